@@ -1,0 +1,41 @@
+"""Why an input file was refused, in words a clerk understands.
+
+Each error carries a Vietnamese reason for people and a stable English code for logs,
+JSON output and tests.
+"""
+
+from __future__ import annotations
+
+
+class InputRejected(Exception):
+    """The file cannot become an archive record; nothing was written."""
+
+    code = "rejected"
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class EmptyFile(InputRejected):
+    code = "empty"
+
+
+class UnsupportedFormat(InputRejected):
+    code = "unsupported-format"
+
+
+class CorruptFile(InputRejected):
+    code = "corrupt"
+
+
+class EncryptedPdf(InputRejected):
+    code = "encrypted"
+
+
+class TooManyPixels(InputRejected):
+    code = "too-many-pixels"
+
+
+class NotPdfaConvertible(InputRejected):
+    code = "not-pdfa"

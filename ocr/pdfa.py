@@ -1,0 +1,134 @@
+"""PDF/A-2u writing: the scan pages, an invisible text layer, metadata, validation.
+
+pikepdf.pdfa prepares the file (sRGB output intent, PDF/A-compatible XMP) and validates
+the bytes it wrote against the PDF/A-2 rules; it knows the B level only, so the U level's
+extra demand — every glyph maps to Unicode — is checked here on the fonts themselves.
+A file that fails is an error: nothing unvalidated reaches the archive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+import pikepdf.pdfa
+from pikepdf import Name
+
+from ocr.pdfpages import page_geometry
+from ocr.results import OcrPage
+from ocr.textlayer import FONT_RESOURCE_NAME, add_glyphless_font, displayed_to_user_space, text_layer_content
+
+PDFA_PART = "2"
+PDFA_CONFORMANCE = "U"
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What the PDF's XMP (Dublin Core) and Info dictionary say about the record."""
+
+    title: str
+    source_name: str  # the original file's name
+    created: dt.datetime
+    creator_tool: str
+    language: str = "vi"
+    identifier: str | None = None  # the document's number and symbol, when known
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class PdfaReport:
+    flavour: str  # "2u"
+    validator: str
+    passed: bool
+    findings: tuple[str, ...]
+
+
+class PdfaInvalid(Exception):
+    """The written file is not valid PDF/A-2u; it must not be archived."""
+
+    def __init__(self, report: PdfaReport):
+        first = report.findings[0] if report.findings else "không rõ"
+        super().__init__(f"tệp PDF/A không hợp lệ ({len(report.findings)} lỗi, ví dụ: {first})")
+        self.report = report
+
+
+def add_text_layers(pdf: pikepdf.Pdf, layers: Mapping[int, OcrPage]) -> None:
+    """Draw each OCR result invisibly over its page (0-based page index -> OcrPage)."""
+    if not layers:
+        return
+    font = add_glyphless_font(pdf)
+    for index, ocr in layers.items():
+        page = pdf.pages[index]
+        geometry = page_geometry(page)
+        content = text_layer_content(
+            ocr, geometry.displayed_size, displayed_to_user_space(geometry.box, geometry.rotate)
+        )
+        page.add_resource(font, Name.Font, Name(FONT_RESOURCE_NAME), replace_existing=True)
+        # Isolate the scan's own drawing so its graphics state cannot shift our text.
+        page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
+        page.contents_add(pdf.make_stream(b"\nQ\n" + content), prepend=False)
+
+
+def _set_metadata(pdf: pikepdf.Pdf, info: DocumentInfo) -> None:
+    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as meta:
+        meta["dc:title"] = info.title
+        meta["dc:language"] = [info.language]
+        meta["dc:source"] = info.source_name
+        meta["dc:format"] = "application/pdf"
+        if info.identifier:
+            meta["dc:identifier"] = info.identifier
+        if info.description:
+            meta["dc:description"] = info.description
+        meta["xmp:CreatorTool"] = info.creator_tool
+        meta["pdf:Producer"] = info.creator_tool
+        meta["xmp:CreateDate"] = info.created.isoformat()
+        meta["xmp:ModifyDate"] = info.created.isoformat()
+        meta["pdfaid:part"] = PDFA_PART
+        meta["pdfaid:conformance"] = PDFA_CONFORMANCE
+    pdf.Root.Lang = pikepdf.String(info.language)
+
+
+def unicode_mapping_findings(pdf: pikepdf.Pdf) -> list[str]:
+    """PDF/A-2u: every font used must let a reader map its glyphs to Unicode."""
+    findings = []
+    for number, page in enumerate(pdf.pages, start=1):
+        fonts = page.resources.get(Name.Font, {})
+        for name, font in fonts.items():
+            if Name.ToUnicode in font:
+                continue
+            subtype = font.get(Name.Subtype)
+            encoding = font.get(Name.Encoding)
+            standard = encoding in (Name.WinAnsiEncoding, Name.MacRomanEncoding, Name.StandardEncoding)
+            if subtype in (Name.Type1, Name.TrueType) and standard:
+                continue
+            findings.append(f"trang {number}: phông {name} không có bảng ánh xạ Unicode (ToUnicode)")
+    return findings
+
+
+def _is_level_u_declaration(finding: pikepdf.pdfa.Finding) -> bool:
+    # pikepdf's validator knows level B only and so objects to the U we declare; level U
+    # is B plus Unicode mappings, which unicode_mapping_findings checks instead.
+    return finding.rule == "ISO_19005_2:6.6.4-3" and "conformance is 'U'" in finding.message
+
+
+def write_pdfa(pdf: pikepdf.Pdf, info: DocumentInfo, out_path: Path) -> PdfaReport:
+    """Save pdf as PDF/A-2u at out_path and validate the bytes written.
+
+    Raises PdfaInvalid when the written file does not pass; the caller must discard it.
+    """
+    validator = f"pikepdf.pdfa {pikepdf.__version__} (PDF/A-2 rules) + ToUnicode check (level U)"
+    pikepdf.pdfa.prepare(pdf, "2b", output_intent="sRGB")
+    _set_metadata(pdf, info)  # after prepare(), which would declare level B
+    save_kwargs = pikepdf.pdfa.resolve_save_kwargs("2b")
+    pdf.save(out_path, **save_kwargs)
+    report = pikepdf.pdfa.validate_written(out_path, "2b", save_kwargs)
+    findings = [str(f) for f in report.findings if not _is_level_u_declaration(f)]
+    with pikepdf.open(out_path) as written:
+        findings += unicode_mapping_findings(written)
+    result = PdfaReport("2u", validator, not findings, tuple(findings))
+    if findings:
+        raise PdfaInvalid(result)
+    return result

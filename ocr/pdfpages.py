@@ -1,0 +1,94 @@
+"""What is on a PDF page: the resolution of its scan image, and whether it already has text."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pikepdf
+from pikepdf import Name
+
+_TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
+_IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    box: tuple[float, float, float, float]  # the crop box viewers and pdftoppm show, user space
+    rotate: int  # /Rotate, 0/90/180/270
+
+    @property
+    def displayed_size(self) -> tuple[float, float]:
+        """Width and height in points of the page as displayed, after /Rotate."""
+        x0, y0, x1, y1 = self.box
+        width, height = x1 - x0, y1 - y0
+        return (height, width) if self.rotate in (90, 270) else (width, height)
+
+
+def page_geometry(page: pikepdf.Page) -> PageGeometry:
+    box = page.cropbox if Name.CropBox in page.obj else page.mediabox
+    x0, y0, x1, y1 = (float(v) for v in box)
+    rotate = int(page.obj.get(Name.Rotate, 0)) % 360
+    return PageGeometry(box=(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), rotate=rotate)
+
+
+def _multiply(m: tuple, n: tuple) -> tuple:
+    a, b, c, d, e, f = m
+    a2, b2, c2, d2, e2, f2 = n
+    return (
+        a * a2 + b * c2,
+        a * b2 + b * d2,
+        c * a2 + d * c2,
+        c * b2 + d * d2,
+        e * a2 + f * c2 + e2,
+        e * b2 + f * d2 + f2,
+    )
+
+
+def image_dpi(page: pikepdf.Page) -> float | None:
+    """The highest resolution at which an image is drawn on the page, in dots per inch.
+
+    A scan PDF draws one image over the page; rasterising the page at that image's own
+    resolution gives Tesseract exactly the scanned pixels, no more and no fewer.
+    """
+    xobjects = page.resources.get(Name.XObject, {})
+    best = None
+    ctm = _IDENTITY
+    stack = []
+    for operands, operator in pikepdf.parse_content_stream(page, "q Q cm Do"):
+        op = str(operator)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q":
+            ctm = stack.pop() if stack else _IDENTITY
+        elif op == "cm":
+            ctm = _multiply(tuple(float(v) for v in operands), ctm)
+        elif op == "Do":
+            xobject = xobjects.get(operands[0])
+            if xobject is None or xobject.get(Name.Subtype) != Name.Image:
+                continue
+            width_in = math.hypot(ctm[0], ctm[1]) / 72
+            height_in = math.hypot(ctm[2], ctm[3]) / 72
+            if width_in <= 0 or height_in <= 0:
+                continue
+            dpi = max(int(xobject.Width) / width_in, int(xobject.Height) / height_in)
+            best = dpi if best is None else max(best, dpi)
+    return best
+
+
+def has_text(page: pikepdf.Page) -> bool:
+    """True when the page (or a form it draws) shows text: a text layer is already there."""
+    return _shows_text(page, depth=0)
+
+
+def _shows_text(obj, depth: int) -> bool:
+    for _, operator in pikepdf.parse_content_stream(obj, "Tj TJ ' \""):
+        if str(operator) in _TEXT_SHOWING:
+            return True
+    if depth >= 3:
+        return False
+    resources = obj.get(Name.Resources) if not isinstance(obj, pikepdf.Page) else obj.resources
+    for xobject in (resources or {}).get(Name.XObject, {}).values():
+        if xobject.get(Name.Subtype) == Name.Form and _shows_text(xobject, depth + 1):
+            return True
+    return False

@@ -1,0 +1,187 @@
+"""Image loading: turn an input file into a PDF whose pages show the scans untouched.
+
+Images become PDF pages through img2pdf, which embeds the scanned data without
+re-compression where PDF allows it (a JPEG keeps its bytes, a CCITT G4 TIFF page keeps its
+strip) and losslessly otherwise; bilevel pages are stored as CCITT G4. Image-only PDFs keep
+their own page images. Everything is checked first, so a bad file is refused before any
+work is done.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import img2pdf
+import pikepdf
+from PIL import Image, UnidentifiedImageError
+
+from ocr.errors import CorruptFile, EmptyFile, EncryptedPdf, TooManyPixels, UnsupportedFormat
+
+log = logging.getLogger(__name__)
+
+# We check pixel counts ourselves, with a message a clerk understands, before decoding.
+Image.MAX_IMAGE_PIXELS = None
+
+_MAGIC = (
+    (b"%PDF-", "pdf"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+)
+_SUFFIXES = {".pdf": "pdf", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png"}
+# Below this a resolution tag is a camera default (72/96 dpi), not a scanner's.
+_PLAUSIBLE_SCAN_DPI = 100
+_A4_SHORT_SIDE_IN = 8.27
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    format: str  # pdf, tiff, jpeg, png
+    pdf: pikepdf.Pdf  # one page per scanned sheet, the scan untouched
+
+
+def sniff_format(path: Path) -> str:
+    """The file's real format from its first bytes; the name alone is not trusted."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1024)
+    except OSError as error:
+        raise CorruptFile(f"không đọc được tệp ({error.strerror})") from error
+    if not head:
+        raise EmptyFile("tệp rỗng (0 byte)")
+    # Some scanners write a few bytes of junk before %PDF; readers accept up to 1 KiB.
+    if b"%PDF-" in head:
+        return "pdf"
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    claimed = _SUFFIXES.get(path.suffix.lower())
+    if claimed:
+        raise UnsupportedFormat(
+            f"tên tệp là {path.suffix} nhưng nội dung không phải {claimed.upper()}"
+            + (" (là tệp văn bản)" if _looks_like_text(head) else "")
+        )
+    raise UnsupportedFormat("không phải PDF, TIFF, JPEG hay PNG")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def load_source(path: Path, *, max_pixels: int) -> LoadedSource:
+    fmt = sniff_format(path)
+    if fmt == "pdf":
+        return LoadedSource(fmt, _load_pdf(path, max_pixels=max_pixels))
+    return LoadedSource(fmt, _load_image(path, fmt, max_pixels=max_pixels))
+
+
+def _check_pixels(width: int, height: int, max_pixels: int, where: str) -> None:
+    if width <= 0 or height <= 0:
+        raise CorruptFile(f"{where}: kích thước ảnh không hợp lệ ({width}×{height})")
+    if width * height > max_pixels:
+        raise TooManyPixels(
+            f"{where}: ảnh quá lớn ({width}×{height} = {width * height / 1e6:.0f} triệu điểm ảnh, "
+            f"giới hạn {max_pixels / 1e6:.0f} triệu)"
+        )
+
+
+def _scan_dpi(image: Image.Image) -> tuple[float, float] | None:
+    dpi = image.info.get("dpi")
+    if not dpi:
+        return None
+    x, y = float(dpi[0]), float(dpi[1])
+    if x < _PLAUSIBLE_SCAN_DPI or y < _PLAUSIBLE_SCAN_DPI:
+        return None
+    return x, y
+
+
+def _load_image(path: Path, fmt: str, *, max_pixels: int) -> pikepdf.Pdf:
+    try:
+        with Image.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+            for index in range(frames):
+                image.seek(index)
+                _check_pixels(*image.size, max_pixels, f"trang {index + 1}")
+                # Decode every frame now: a damaged file must be refused before any work.
+                image.load()
+            image.seek(0)
+            dpi = _scan_dpi(image)
+            size = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+        raise CorruptFile(f"ảnh {fmt.upper()} hỏng hoặc bị cắt cụt ({error})") from error
+    layout = {}
+    if dpi is None:
+        # No credible resolution tag (phone photo, some fax software): assume an A4 sheet
+        # so the page has a sensible physical size and Tesseract a sensible scale.
+        guess = max(_PLAUSIBLE_SCAN_DPI, min(size) / _A4_SHORT_SIDE_IN)
+        layout = {"layout_fun": img2pdf.get_fixed_dpi_layout_fun((guess, guess))}
+        log.info("%s: no resolution tag, assuming %.0f dpi", path.name, guess)
+    try:
+        data = img2pdf.convert(str(path), rotation=img2pdf.Rotation.ifvalid, nodate=True, **layout)
+    except img2pdf.AlphaChannelError:
+        data = _convert_flattened(path, layout)
+    except (img2pdf.ImageOpenError, ValueError, OSError) as error:
+        raise CorruptFile(f"không đọc được ảnh ({error})") from error
+    return pikepdf.open(io.BytesIO(data))
+
+
+def _convert_flattened(path: Path, layout: dict) -> bytes:
+    """PDF/A forbids nothing about alpha here, but img2pdf refuses it: a scan's alpha is
+    meaningless, so lay the pixels on white paper and store them losslessly."""
+    pages = []
+    with Image.open(path) as image:
+        for index in range(getattr(image, "n_frames", 1)):
+            image.seek(index)
+            rgba = image.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, "white")
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            buffer = io.BytesIO()
+            flat.save(buffer, format="PNG", dpi=image.info.get("dpi", (300, 300)))
+            pages.append(buffer.getvalue())
+    return img2pdf.convert(pages, nodate=True, **layout)
+
+
+def _load_pdf(path: Path, *, max_pixels: int) -> pikepdf.Pdf:
+    try:
+        source = pikepdf.open(path)
+    except pikepdf.PasswordError as error:
+        raise EncryptedPdf("PDF có mật khẩu mở tệp; hãy gỡ mật khẩu rồi gửi lại") from error
+    except pikepdf.PdfError as error:
+        raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt ({error})") from error
+    if source.is_encrypted:
+        # Opens without a password but carries restrictions: PDF/A forbids encryption,
+        # and the original is archived untouched anyway.
+        log.info("%s: PDF encryption without a user password removed in the PDF/A copy", path.name)
+    try:
+        _check_pdf_readable(source, max_pixels)
+        pdf = pikepdf.new()
+        pdf.pages.extend(source.pages)
+    except pikepdf.PdfError as error:
+        raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt ({error})") from error
+    return pdf
+
+
+def _check_pdf_readable(source: pikepdf.Pdf, max_pixels: int) -> None:
+    """qpdf silently repairs damaged files: read every page and image to be sure."""
+    if len(source.pages) == 0:
+        raise CorruptFile("PDF không có trang nào")
+    if source.get_warnings() and not source.trailer.get("/Root"):
+        raise CorruptFile("PDF hỏng: không có mục lục (trailer)")
+    for number, page in enumerate(source.pages, start=1):
+        pikepdf.parse_content_stream(page)
+        for image in page.get_images().values():
+            _check_pixels(int(image.Width), int(image.Height), max_pixels, f"trang {number}")
+            image.read_bytes()
+    if source.get_warnings():
+        # Some damage was repaired; refuse if it cost any content (pages or images).
+        problems = [w for w in source.get_warnings() if "attempting to reconstruct" in w or "EOF" in w]
+        if problems:
+            raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt ({problems[0]})")
