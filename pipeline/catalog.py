@@ -1,0 +1,215 @@
+"""The catalog: SQLite, the source of truth for every archived document.
+
+Schema changes are numbered migrations applied in order (PRAGMA user_version records the
+last one), so a home created by any version upgrades in place. Every step a document goes
+through is an event row: the start of the preservation audit trail archivists export.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: documents, their pages and the audit trail
+    """
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at TEXT NOT NULL,
+        original_name TEXT NOT NULL,
+        original_format TEXT NOT NULL,
+        original_sha256 TEXT NOT NULL UNIQUE,
+        original_size INTEGER NOT NULL,
+        archive_dir TEXT NOT NULL,
+        original_file TEXT NOT NULL,
+        pdfa_file TEXT NOT NULL,
+        pdfa_sha256 TEXT NOT NULL,
+        pdfa_size INTEGER NOT NULL,
+        sidecar_file TEXT NOT NULL,
+        sidecar_sha256 TEXT NOT NULL,
+        page_count INTEGER NOT NULL,
+        metadata_json TEXT NOT NULL
+    );
+    CREATE TABLE pages (
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        page_number INTEGER NOT NULL,
+        text_source TEXT NOT NULL,
+        dpi REAL,
+        width_px INTEGER,
+        height_px INTEGER,
+        ocr_confidence REAL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (document_id, page_number)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        document_id INTEGER REFERENCES documents(id),
+        step TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX events_by_document ON events(document_id);
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    step: str  # received, loaded, ocr, pdfa, archived, indexed ...
+    outcome: str  # ok, skipped, error
+    at: str  # ISO 8601 with offset
+    detail: dict | None = None
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    number: int
+    text_source: str  # "ocr" or "existing"
+    dpi: float | None
+    width_px: int | None
+    height_px: int | None
+    ocr_confidence: float | None
+    text: str
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: int
+    received_at: str
+    original_name: str
+    original_format: str
+    original_sha256: str
+    original_size: int
+    archive_dir: str
+    original_file: str
+    pdfa_file: str
+    pdfa_sha256: str
+    pdfa_size: int
+    sidecar_file: str
+    sidecar_sha256: str
+    page_count: int
+    metadata: dict
+
+
+class Catalog:
+    def __init__(self, path: Path):
+        self.path = path
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per document.
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            statements = [s for s in script.split(";") if s.strip()]
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in statements:
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed, or none of it."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- writing, inside transaction() --
+
+    @staticmethod
+    def insert_document(db: sqlite3.Connection, row: dict) -> int:
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        cursor = db.execute(f"INSERT INTO documents ({columns}) VALUES ({marks})", tuple(row.values()))
+        return int(cursor.lastrowid)
+
+    @staticmethod
+    def insert_pages(db: sqlite3.Connection, document_id: int, pages: list[PageRecord]) -> None:
+        db.executemany(
+            "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (document_id, p.number, p.text_source, p.dpi, p.width_px, p.height_px, p.ocr_confidence, p.text)
+                for p in pages
+            ],
+        )
+
+    @staticmethod
+    def insert_events(db: sqlite3.Connection, document_id: int | None, events: list[Event]) -> None:
+        db.executemany(
+            "INSERT INTO events (document_id, step, outcome, at, detail) VALUES (?, ?, ?, ?, ?)",
+            [
+                (document_id, e.step, e.outcome, e.at, json.dumps(e.detail, ensure_ascii=False) if e.detail else None)
+                for e in events
+            ],
+        )
+
+    # -- reading --
+
+    def find_by_original_sha256(self, sha256: str) -> int | None:
+        row = self._db.execute("SELECT id FROM documents WHERE original_sha256 = ?", (sha256,)).fetchone()
+        return int(row["id"]) if row else None
+
+    def get(self, document_id: int) -> DocumentRow | None:
+        row = self._db.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
+        if row is None:
+            return None
+        values = dict(row)
+        values["metadata"] = json.loads(values.pop("metadata_json"))
+        return DocumentRow(**values)
+
+    def get_many(self, ids: list[int]) -> dict[int, DocumentRow]:
+        found = {}
+        for document_id in ids:
+            row = self.get(document_id)
+            if row is not None:
+                found[document_id] = row
+        return found
+
+    def pages(self, document_id: int) -> list[PageRecord]:
+        rows = self._db.execute(
+            "SELECT * FROM pages WHERE document_id = ? ORDER BY page_number", (document_id,)
+        ).fetchall()
+        return [
+            PageRecord(r["page_number"], r["text_source"], r["dpi"], r["width_px"], r["height_px"], r["ocr_confidence"], r["text"])
+            for r in rows
+        ]
+
+    def events(self, document_id: int) -> list[Event]:
+        rows = self._db.execute(
+            "SELECT * FROM events WHERE document_id = ? ORDER BY id", (document_id,)
+        ).fetchall()
+        return [Event(r["step"], r["outcome"], r["at"], json.loads(r["detail"]) if r["detail"] else None) for r in rows]
+
+    def count_documents(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM documents").fetchone()[0])
