@@ -92,3 +92,34 @@ def _shows_text(obj, depth: int) -> bool:
         if xobject.get(Name.Subtype) == Name.Form and _shows_text(xobject, depth + 1):
             return True
     return False
+
+
+def strip_invisible_text(page: pikepdf.Page) -> bool:
+    """Remove an OCR text layer (text drawn invisibly, render mode 3) from the page.
+
+    Returns False, leaving the page unchanged, when the page shows visible text: that text
+    is part of what the page looks like and must not be dropped.
+    """
+    kept = []
+    block: list | None = None
+    block_visible = False
+    render_mode = 0
+    for operands, operator in pikepdf.parse_content_stream(page):
+        op = str(operator)
+        if op == "BT":
+            block, block_visible = [(operands, operator)], False
+            continue
+        if block is None:
+            kept.append((operands, operator))
+            continue
+        block.append((operands, operator))
+        if op == "Tr":
+            render_mode = int(operands[0])
+        elif op in _TEXT_SHOWING and render_mode != 3:
+            block_visible = True
+        elif op == "ET":
+            if block_visible:
+                return False
+            block = None
+    page.obj.Contents = page.obj.owner.make_stream(pikepdf.unparse_content_stream(kept))
+    return True

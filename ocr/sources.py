@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import img2pdf
 import pikepdf
+from pikepdf import Name
 from PIL import Image, UnidentifiedImageError
 
 from ocr.errors import CorruptFile, EmptyFile, EncryptedPdf, TooManyPixels, UnsupportedFormat
@@ -103,9 +105,18 @@ def _scan_dpi(image: Image.Image) -> tuple[float, float] | None:
     return x, y
 
 
+def _detail(error: Exception, path: Path) -> str:
+    """The library's own words about the damage, without our staging path in them."""
+    text = str(error).replace(f"'{path}'", "").replace(str(path), "").strip(" :")
+    return f" ({text})" if text else ""
+
+
 def _load_image(path: Path, fmt: str, *, max_pixels: int) -> pikepdf.Pdf:
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about damage it then raises on
+            image = Image.open(path)
+        with image:
             frames = getattr(image, "n_frames", 1)
             for index in range(frames):
                 image.seek(index)
@@ -116,7 +127,9 @@ def _load_image(path: Path, fmt: str, *, max_pixels: int) -> pikepdf.Pdf:
             dpi = _scan_dpi(image)
             size = image.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
-        raise CorruptFile(f"ảnh {fmt.upper()} hỏng hoặc bị cắt cụt ({error})") from error
+        if isinstance(error, UnidentifiedImageError):
+            raise CorruptFile(f"ảnh {fmt.upper()} hỏng: không đọc được cấu trúc tệp") from error
+        raise CorruptFile(f"ảnh {fmt.upper()} hỏng hoặc bị cắt cụt{_detail(error, path)}") from error
     layout = {}
     if dpi is None:
         # No credible resolution tag (phone photo, some fax software): assume an A4 sheet
@@ -129,7 +142,7 @@ def _load_image(path: Path, fmt: str, *, max_pixels: int) -> pikepdf.Pdf:
     except img2pdf.AlphaChannelError:
         data = _convert_flattened(path, layout)
     except (img2pdf.ImageOpenError, ValueError, OSError) as error:
-        raise CorruptFile(f"không đọc được ảnh ({error})") from error
+        raise CorruptFile(f"không đọc được ảnh{_detail(error, path)}") from error
     return pikepdf.open(io.BytesIO(data))
 
 
@@ -155,7 +168,7 @@ def _load_pdf(path: Path, *, max_pixels: int) -> pikepdf.Pdf:
     except pikepdf.PasswordError as error:
         raise EncryptedPdf("PDF có mật khẩu mở tệp; hãy gỡ mật khẩu rồi gửi lại") from error
     except pikepdf.PdfError as error:
-        raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt ({error})") from error
+        raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt{_detail(error, path)}") from error
     if source.is_encrypted:
         # Opens without a password but carries restrictions: PDF/A forbids encryption,
         # and the original is archived untouched anyway.
@@ -165,23 +178,47 @@ def _load_pdf(path: Path, *, max_pixels: int) -> pikepdf.Pdf:
         pdf = pikepdf.new()
         pdf.pages.extend(source.pages)
     except pikepdf.PdfError as error:
-        raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt ({error})") from error
+        raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt{_detail(error, path)}") from error
     return pdf
 
 
 def _check_pdf_readable(source: pikepdf.Pdf, max_pixels: int) -> None:
-    """qpdf silently repairs damaged files: read every page and image to be sure."""
+    """qpdf silently repairs damaged files: decode every page and image to be sure."""
     if len(source.pages) == 0:
         raise CorruptFile("PDF không có trang nào")
-    if source.get_warnings() and not source.trailer.get("/Root"):
-        raise CorruptFile("PDF hỏng: không có mục lục (trailer)")
     for number, page in enumerate(source.pages, start=1):
-        pikepdf.parse_content_stream(page)
+        xobjects = page.resources.get(Name.XObject, {})
+        for operands, _ in pikepdf.parse_content_stream(page, "Do"):
+            if operands[0] not in xobjects:
+                raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt: trang {number} thiếu ảnh {operands[0]}")
         for image in page.get_images().values():
             _check_pixels(int(image.Width), int(image.Height), max_pixels, f"trang {number}")
-            image.read_bytes()
-    if source.get_warnings():
-        # Some damage was repaired; refuse if it cost any content (pages or images).
-        problems = [w for w in source.get_warnings() if "attempting to reconstruct" in w or "EOF" in w]
-        if problems:
-            raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt ({problems[0]})")
+            _check_image_decodes(image, number)
+
+
+def _check_image_decodes(image: pikepdf.Stream, page_number: int) -> None:
+    try:
+        pil = pikepdf.PdfImage(image).as_pil_image()
+        pil.load()
+    except (pikepdf.UnsupportedImageTypeError, pikepdf.DependencyError, pikepdf.NotExtractableError,
+            pikepdf.HifiPrintImageNotTranscodableError, NotImplementedError):
+        return  # an encoding we cannot decode here (JBIG2 without jbig2dec ...): poppler can
+    except (pikepdf.PdfError, OSError, ValueError, SyntaxError, EOFError) as error:
+        raise CorruptFile(f"trang {page_number}: ảnh quét hỏng hoặc bị cắt cụt ({error})") from error
+
+
+def rasterise_page(pdf: pikepdf.Pdf, index: int, *, dpi: float, work: Path) -> None:
+    """Replace page index by a lossless colour image of itself (for --force-ocr on a
+    born-digital page, whose visible text would otherwise be OCR'd under itself)."""
+    from pdf2image import convert_from_path
+
+    single = pikepdf.new()
+    single.pages.append(pdf.pages[index])
+    single_path = work / f"rasterise-{index}.pdf"
+    single.save(single_path)
+    (image,) = convert_from_path(single_path, dpi=dpi, use_cropbox=True)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", dpi=(dpi, dpi))
+    with pikepdf.open(io.BytesIO(img2pdf.convert(buffer.getvalue(), nodate=True))) as page_pdf:
+        pdf.pages.insert(index, page_pdf.pages[0])
+    del pdf.pages[index + 1]
