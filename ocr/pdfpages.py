@@ -121,5 +121,6 @@ def strip_invisible_text(page: pikepdf.Page) -> bool:
             if block_visible:
                 return False
             block = None
-    page.obj.Contents = page.obj.owner.make_stream(pikepdf.unparse_content_stream(kept))
+    page.contents_coalesce()
+    page.obj.Contents.write(pikepdf.unparse_content_stream(kept))
     return True

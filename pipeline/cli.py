@@ -39,12 +39,21 @@ def _error(message: str) -> None:
     print(f"sohoa: lỗi: {message}", file=sys.stderr)
 
 
+class _OneLineFormatter(logging.Formatter):
+    """The console gets one line per message; tracebacks go to the log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"sohoa: {record.getMessage()}"
+
+
 def _setup_logging(home: Home | None, verbose: bool) -> None:
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.INFO if verbose else logging.WARNING)
-    console.setFormatter(logging.Formatter("sohoa: %(message)s"))
+    console.setFormatter(_OneLineFormatter())
+    # Records with a traceback are for the log file; the user gets our one-line message.
+    console.addFilter(lambda record: not record.exc_info)
     root.addHandler(console)
     if home is not None and home.root.is_dir():
         (home.root / "logs").mkdir(exist_ok=True)
@@ -112,6 +121,16 @@ def cmd_ingest(args) -> int:
                 if args.json:
                     code = getattr(error, "code", type(error).__name__)
                     _print_json({"file": str(path), "status": "failed", "error": code, "reason": reason})
+                continue
+            except SearchIndexError:
+                raise  # the index is unusable: stop, every later file would fail the same way
+            except Exception as error:  # a bug or an environment fault: say so, keep going
+                failures += 1
+                log.exception("unexpected error on %s", path)
+                _error(f"{path}: lỗi không mong đợi ({type(error).__name__}: {error}); "
+                       f"chi tiết trong {home.root / 'logs' / 'sohoa.log'}")
+                if args.json:
+                    _print_json({"file": str(path), "status": "failed", "error": "internal", "reason": str(error)})
                 continue
             if args.json:
                 _print_json(_document_json(result))

@@ -1,0 +1,70 @@
+"""A PDF that already has a text layer keeps it (or is re-OCR'd on request), and a failure
+in the last step rolls back everything the document had written."""
+
+import json
+import subprocess
+
+from index import open_index
+from tests.conftest import json_lines, run_sohoa
+from tests.fixtures import scans
+from tests.test_bad_input import snapshot
+
+
+def _pdftotext(path) -> str:
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _steps(home, document_id):
+    shown = json.loads(run_sohoa(home, "show", str(document_id), "--json").stdout)
+    return {e["step"]: e for e in shown["events"]}, shown["page_details"]
+
+
+def test_a_pdf_with_a_text_layer_keeps_it_and_is_not_ocrd_again(tmp_path):
+    home = tmp_path / "home"
+    source = scans.write_searchable_pdf(tmp_path / "đã-có-chữ.pdf", scans.render_page("thong_bao_05"))
+    done = run_sohoa(home, "ingest", "--json", str(source))
+    assert done.returncode == 0, done.stderr
+    (result,) = json_lines(done.stdout)
+    steps, pages = _steps(home, result["id"])
+    assert steps["ocr"]["outcome"] == "skipped"
+    assert pages[0]["text_source"] == "existing"
+    assert result["metadata"]["number"] == "05/TB-SYT"
+    # the text of the archived copy is the text the file came with
+    assert " ".join(_pdftotext(result["pdfa"]).split()) == " ".join(_pdftotext(source).split())
+    found = json.loads(run_sohoa(home, "search", "Nguyên đán", "--json").stdout)["results"]
+    assert [r["id"] for r in found] == [result["id"]]
+
+
+def test_force_ocr_replaces_the_old_text_layer_instead_of_adding_a_second(tmp_path):
+    home = tmp_path / "home"
+    page = scans.render_page("thong_bao_05")
+    source = scans.write_searchable_pdf(tmp_path / "đã-có-chữ.pdf", page)
+    done = run_sohoa(home, "ingest", "--json", "--force-ocr", str(source))
+    assert done.returncode == 0, done.stderr
+    (result,) = json_lines(done.stdout)
+    steps, pages = _steps(home, result["id"])
+    assert steps["ocr"]["outcome"] == "ok" and pages[0]["text_source"] == "ocr"
+    text = _pdftotext(result["pdfa"])
+    # each word of the page once, not twice
+    assert text.count("05/TB-SYT") == page.text.count("05/TB-SYT") == 1
+
+
+def test_a_failure_while_recording_leaves_archive_catalog_and_index_unchanged(archived, archive_home, tmp_path):
+    before = snapshot(archive_home)
+    scan = scans.write_png(tmp_path / "bị-chặn.png", scans.render_page("cong_van_268", dpi=150))
+    # Another process holds the index's writer lock, so the index step of the record fails
+    # after the archive folder was written and the catalog row inserted.
+    blocker = open_index(archive_home / "index")
+    try:
+        blocker.delete(987654321)
+        done = run_sohoa(archive_home, "ingest", str(scan))
+    finally:
+        blocker.close()
+    assert done.returncode == 1
+    assert "bị-chặn.png" in done.stderr or "khóa" in done.stderr or "lock" in done.stderr
+    assert snapshot(archive_home) == before
+    # and once the lock is gone the same file goes in normally
+    again = run_sohoa(archive_home, "ingest", "--json", str(scan))
+    assert again.returncode == 0, again.stderr
+    assert json_lines(again.stdout)[0]["status"] == "archived"
