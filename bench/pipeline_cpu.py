@@ -30,16 +30,19 @@ def children_cpu() -> float:
 
 
 def make_pages(directory: Path, count: int, dpi: int, size_mm: tuple[int, int]) -> list[tuple[Path, int]]:
+    sheets = [(name, index) for name in sorted(DOCUMENTS) for index in range(len(DOCUMENTS[name].pages))]
     pages = []
-    names = sorted(DOCUMENTS)
     for number in range(count):
-        doc = names[number % len(names)]
-        page = render_page(doc, 0, dpi=dpi, colour=number % 2 == 0, size_mm=size_mm)
+        doc, index = sheets[number % len(sheets)]
+        round_ = number // len(sheets)
         if number % 2 == 0:
-            path = write_jpeg(directory / f"page-{number:03d}.jpg", page, quality=85)
+            page = render_page(doc, index, dpi=dpi, colour=True, size_mm=size_mm)
+            # a different quality each round: every file is new to the archive, none a duplicate
+            path = write_jpeg(directory / f"page-{number:03d}.jpg", page, quality=85 - round_)
         else:
+            page = render_page(doc, index, dpi=dpi + round_, size_mm=size_mm)
             path = write_png(directory / f"page-{number:03d}.png", page)
-        pages.append((path, dpi))
+        pages.append((path, page.dpi))
     return pages
 
 
@@ -55,8 +58,10 @@ def tesseract_alone(pages: list[tuple[Path, int]]) -> tuple[float, float]:
 def sohoa_pipeline(pages: list[tuple[Path, int]], home: Path) -> tuple[float, float]:
     subprocess.run([str(SOHOA), "--home", str(home), "init"], check=True, capture_output=True)
     cpu, wall = children_cpu(), time.perf_counter()
-    subprocess.run([str(SOHOA), "--home", str(home), "ingest", *[str(p) for p, _ in pages]],
-                   check=True, capture_output=True)
+    done = subprocess.run([str(SOHOA), "--home", str(home), "ingest", "--json", *[str(p) for p, _ in pages]],
+                          check=True, capture_output=True, text=True)
+    archived = done.stdout.count('"status": "archived"')
+    assert archived == len(pages), f"only {archived} of {len(pages)} pages were new to the archive"
     return children_cpu() - cpu, time.perf_counter() - wall
 
 
@@ -65,16 +70,24 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=8)
     parser.add_argument("--dpi", type=int, default=300)
     parser.add_argument("--a5", action="store_true", help="A5 pages instead of A4")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternate the two runs this many times; the least CPU of each counts")
     args = parser.parse_args()
     size = (148, 210) if args.a5 else (210, 297)
     with tempfile.TemporaryDirectory() as work:
         work_dir = Path(work)
         pages = make_pages(work_dir, args.pages, args.dpi, size)
-        ref_cpu, ref_wall = tesseract_alone(pages)
-        ours_cpu, ours_wall = sohoa_pipeline(pages, work_dir / "home")
+        # This machine's neighbours make single timings vary by 20 %: alternate the runs
+        # and keep the least CPU each needed, the usual noise-robust estimate.
+        refs, ours = [], []
+        for round_ in range(args.rounds):
+            refs.append(tesseract_alone(pages))
+            ours.append(sohoa_pipeline(pages, work_dir / f"home-{round_}"))
+        ref_cpu, ref_wall = min(refs)
+        ours_cpu, ours_wall = min(ours)
     n = len(pages)
     print(f"{n} pages, {size[0]}x{size[1]} mm at {args.dpi} dpi (JPEG colour / PNG grey), "
-          f"{os.cpu_count()} CPUs on the host")
+          f"{os.cpu_count()} CPUs on the host, best of {args.rounds} alternating rounds")
     print(f"{'':24}{'CPU-s/page':>12}{'wall s (total)':>16}")
     print(f"{'Tesseract alone':24}{ref_cpu / n:>12.2f}{ref_wall:>16.1f}")
     print(f"{'sohoa ingest':24}{ours_cpu / n:>12.2f}{ours_wall:>16.1f}")

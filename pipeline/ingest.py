@@ -148,7 +148,10 @@ def recognise_text(job: Job) -> None:
     check_languages(job.config.ocr.language)
     base = job.staging / "pages.pdf"
     job.loaded.pdf.save(base)
-    jobs = [PageJob(base, i + 1, job.page_dpis[i], job.config.ocr.language) for i in todo]
+    jobs = [
+        PageJob(base, i + 1, job.page_dpis[i], job.config.ocr.language, *_image_source(job, i))
+        for i in todo
+    ]
     workers = job.config.ocr.workers or available_cpus()
     results = ocr_pages(jobs, workers)
     job.ocr = dict(zip(todo, results))
@@ -159,6 +162,15 @@ def recognise_text(job: Job) -> None:
         pages=[i + 1 for i in todo],
         mean_confidence=round(sum(confidences) / len(confidences), 1) if confidences else None,
     )
+
+
+def _image_source(job: Job, index: int) -> tuple[Path | None, int | None]:
+    """The input image itself is the page when it was an image file shown upright: OCR it
+    directly instead of rasterising the page again (the same pixels, less work)."""
+    if job.format == "pdf" or page_geometry(job.loaded.pdf.pages[index]).rotate:
+        return None, None
+    # Tesseract reads a JPEG or PNG file itself; a TIFF frame is decoded for it first.
+    return job.original_copy, (index if job.format == "tiff" else None)
 
 
 def write_archival_pdf(job: Job) -> None:

@@ -11,6 +11,18 @@ from index import open_index
 from tests.conftest import json_lines, run_sohoa
 from tests.fixtures import scans
 
+def write_truncated_png(path: Path) -> Path:
+    whole = scans.write_png(path, scans.render_page("giay_moi_17", dpi=100)).read_bytes()
+    path.write_bytes(whole[: len(whole) * 2 // 3])
+    return path
+
+
+def write_truncated_tiff(path: Path) -> Path:
+    whole = scans.write_tiff(path, [scans.render_page("giay_moi_17", dpi=100)], "tiff_lzw").read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    return path
+
+
 BAD_INPUTS = {
     # file name: (writer, expected error code, words the reason must contain)
     "rỗng.pdf": (scans.write_zero_bytes, "empty", "rỗng"),
@@ -19,6 +31,8 @@ BAD_INPUTS = {
     "có-mật-khẩu.pdf": (scans.write_encrypted_pdf, "encrypted", "mật khẩu"),
     "thư.pdf": (scans.write_text_named_pdf, "unsupported-format", "không phải PDF"),
     "khổng-lồ.png": (scans.write_huge_pixel_png, "too-many-pixels", "quá lớn"),
+    "cụt.png": (write_truncated_png, "corrupt", "cắt cụt"),
+    "cụt.tif": (write_truncated_tiff, "corrupt", "hỏng"),
 }
 
 
