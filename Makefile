@@ -23,7 +23,7 @@ test: system-deps $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 bench: system-deps $(VENV)/.installed
-	$(BIN)/python bench/pipeline_cpu.py
+	$(BIN)/python bench/pipeline_cpu.py --pages 16
 
 # Debian packages, installed only when missing (apt-get update first, once).
 system-deps:

@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import sys
-import unicodedata
 from pathlib import Path
 
 from index import SearchIndexError, open_index
@@ -107,7 +106,8 @@ def cmd_ingest(args) -> int:
     with Catalog(home.catalog_path) as catalog, open_index(home.index_dir, config.index_engine) as index:
         archive = ArchiveStore(home.archive_dir)
         for name in args.files:
-            path = Path(unicodedata.normalize("NFC", name))
+            # Opened by the name as given (a share may hold NFD names); recorded in NFC.
+            path = Path(name)
             try:
                 if not path.is_file():
                     raise InputRejected("không tìm thấy tệp" if not path.exists() else "không phải là tệp")

@@ -80,3 +80,17 @@ def test_the_same_file_again_is_a_duplicate_not_a_second_record(archived, archiv
     assert result["status"] == "duplicate" and result["id"] == archived["jpeg"].result["id"]
     with sqlite3.connect(archive_home / "catalog.sqlite") as db:
         assert db.execute("SELECT count(*) FROM documents").fetchone()[0] == before
+
+
+def test_a_file_named_in_nfd_is_found_and_recorded_in_nfc(tmp_path):
+    import unicodedata
+
+    from tests.fixtures import scans
+
+    nfd_name = unicodedata.normalize("NFD", "tờ-trình-số-hóa.jpg")
+    source = scans.write_jpeg(tmp_path / nfd_name, scans.render_page("giay_moi_17", dpi=150))
+    done = run_sohoa(tmp_path / "home", "ingest", "--json", str(source))
+    assert done.returncode == 0, done.stderr
+    (result,) = json_lines(done.stdout)
+    assert result["metadata"]["title"] == unicodedata.normalize("NFC", nfd_name)
+    assert result["metadata"]["title"] != nfd_name
