@@ -55,6 +55,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_by_document ON events(document_id);
     """,
+    # New migrations are appended here, one string each, never edited once committed.
 )
 
 
