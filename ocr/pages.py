@@ -1,25 +1,30 @@
 """OCR of a document's pages, in parallel, one Tesseract process per available CPU.
 
-Each worker rasterises its page with poppler at the resolution of the scan it contains, so
-Tesseract sees the scanned pixels as a viewer shows the page (after /Rotate), and the words
-map straight back to the page.
+Each worker reads its page as displayed — the image file itself for JPEG and PNG, a decoded
+frame for TIFF, a poppler rendering at the scan's own resolution for PDF — makes the OCR
+copy (upright, deskewed, cleaned: ocr/cleanup.py) and reads it with Tesseract. The words
+come back with the map onto the page as displayed upright, so the text layer lands on the
+scan's words.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from pdf2image import convert_from_path
-from PIL import Image
 from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+from PIL import Image
 
+from ocr.cleanup import Orientation, PreparedPage, prepare_page
 from ocr.errors import CorruptFile
 from ocr.results import OcrPage
-from ocr.tesseract import TesseractError, ocr_image_file
+from ocr.tesseract import TesseractError, ocr_image_file, tesseract_version
 
 
 @dataclass(frozen=True)
@@ -28,61 +33,67 @@ class PageJob:
     page_number: int  # 1-based
     dpi: float
     language: str
-    # When the page is exactly an image file shown upright and whole, OCR reads that file:
-    # no rasterising, the very pixels of the scan. frame None: Tesseract reads the file
-    # itself (JPEG); a frame number: that frame is decoded here first (PNG, TIFF).
+    # When the page is exactly an image file shown upright and whole, the worker reads that
+    # file (frame `frame` of it) instead of rasterising the page: the very pixels of the scan.
     image_file: Path | None = None
-    frame: int | None = None
+    frame: int = 0
 
 
 def _limit_threads() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
 
 
+def _read_pixels(job: PageJob, work: Path) -> np.ndarray:
+    if job.image_file is not None:
+        try:
+            with Image.open(job.image_file) as image:
+                image.seek(job.frame)
+                image.load()
+                if image.mode not in ("L", "RGB"):
+                    image = image.convert("RGB" if image.mode in ("RGBA", "P", "CMYK", "YCbCr") else "L")
+                return np.asarray(image)
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            raise CorruptFile(f"trang {job.page_number}: ảnh hỏng hoặc bị cắt cụt ({error})") from error
+    try:
+        (path,) = convert_from_path(
+            job.pdf_path, dpi=job.dpi, first_page=job.page_number, last_page=job.page_number,
+            output_folder=work, fmt="ppm", use_cropbox=True, paths_only=True,
+        )
+    except (PDFPageCountError, PDFSyntaxError, ValueError) as error:
+        raise TesseractError(f"không dựng được ảnh trang {job.page_number}: {error}") from error
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _recognise(prepared: PreparedPage, job: PageJob, work: Path) -> OcrPage:
+    copy = work / f"ocr-{job.page_number}-{prepared.rotation}.pgm"
+    Image.fromarray(prepared.image).save(copy, format="PPM")
+    ocr = ocr_image_file(copy, language=job.language, dpi=job.dpi)
+    width, height = prepared.page_size
+    return dataclasses.replace(ocr, width=width, height=height, to_page=prepared.to_page,
+                               rotation=prepared.rotation, skew=prepared.skew)
+
+
 def ocr_page(job: PageJob) -> OcrPage:
     _limit_threads()
-    if job.image_file is not None and job.frame is None:
-        try:
-            return ocr_image_file(job.image_file, language=job.language, dpi=job.dpi)
-        except TesseractError as error:
-            if "cannot be read" in str(error) or "pixRead" in str(error):
-                raise CorruptFile(f"trang {job.page_number}: ảnh hỏng, không giải mã được") from error
-            raise
-    with tempfile.TemporaryDirectory(prefix="sohoa-page-") as work:
-        if job.image_file is not None:
-            return ocr_image_file(_extract_frame(job, Path(work)), language=job.language, dpi=job.dpi)
-        try:
-            paths = convert_from_path(
-                job.pdf_path,
-                dpi=job.dpi,
-                first_page=job.page_number,
-                last_page=job.page_number,
-                output_folder=work,
-                fmt="ppm",
-                grayscale=True,  # Tesseract reads grey; a third of the bytes to write and read
-                use_cropbox=True,
-                paths_only=True,
-            )
-        except (PDFPageCountError, PDFSyntaxError) as error:
-            raise TesseractError(f"không dựng được ảnh trang {job.page_number}: {error}") from error
-        if not paths:
-            raise TesseractError(f"không dựng được ảnh trang {job.page_number}")
-        return ocr_image_file(Path(paths[0]), language=job.language, dpi=job.dpi)
-
-
-def _extract_frame(job: PageJob, work: Path) -> Path:
-    """Decode one frame (of a PNG or TIFF) to an uncompressed PNM, which Tesseract reads
-    fastest. Decoding it is also the check that the image data is whole."""
-    try:
-        with Image.open(job.image_file) as image:
-            image.seek(job.frame)
-            image.load()
-            frame = image if image.mode in ("1", "L", "RGB") else image.convert("RGB")
-            path = work / f"frame-{job.frame}.pnm"
-            frame.save(path, format="PPM")
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise CorruptFile(f"trang {job.page_number}: ảnh hỏng hoặc bị cắt cụt ({error})") from error
-    return path
+    with tempfile.TemporaryDirectory(prefix="sohoa-page-") as work_dir:
+        work = Path(work_dir)
+        pixels = _read_pixels(job, work)
+        prepared = prepare_page(pixels, job.dpi)
+        if prepared.blank:
+            width, height = prepared.page_size
+            return OcrPage(width=width, height=height, dpi=job.dpi, lines=(), blank=True,
+                           engine=f"tesseract {tesseract_version()} -l {job.language}")
+        result = _recognise(prepared, job, work)
+        if not prepared.orientation_sure:
+            # The ink left up and down in doubt: read it the other way up too, keep the
+            # reading Tesseract is more confident of.
+            flipped = prepare_page(pixels, job.dpi, orientation=Orientation(
+                (prepared.rotation + 180) % 360, prepared.skew, True))
+            other = _recognise(flipped, job, work)
+            if (other.mean_confidence or 0) > (result.mean_confidence or 0):
+                result = other
+        return result
 
 
 def ocr_pages(jobs: list[PageJob], workers: int) -> list[OcrPage]:

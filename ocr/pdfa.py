@@ -62,6 +62,11 @@ def add_text_layers(pdf: pikepdf.Pdf, layers: Mapping[int, OcrPage]) -> None:
     font = add_glyphless_font(pdf)
     for index, ocr in layers.items():
         page = pdf.pages[index]
+        if ocr.rotation:
+            # Set upright by the page's rotation: the scan itself is not touched.
+            page.obj.Rotate = (page_geometry(page).rotate + ocr.rotation) % 360
+        if not ocr.lines:
+            continue
         geometry = page_geometry(page)
         content = text_layer_content(
             ocr, geometry.displayed_size, displayed_to_user_space(geometry.box, geometry.rotate)

@@ -29,13 +29,29 @@ class OcrLine:
         return " ".join(word.text for word in self.words)
 
 
+Affine = tuple[float, float, float, float, float, float]  # x' = a x + b y + c; y' = d x + e y + f
+IDENTITY: Affine = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
 @dataclass(frozen=True)
 class OcrPage:
-    width: int  # pixels of the image Tesseract read
+    """What OCR found on one page.
+
+    Word and line boxes are in pixels of the copy Tesseract read; to_page maps them onto the
+    page as displayed upright (width x height pixels), which differs when the copy was
+    deskewed. rotation is how far (clockwise) the scan must turn to be upright: the PDF
+    page's /Rotate grows by it, the image itself is never re-encoded.
+    """
+
+    width: int  # pixels of the page as displayed upright
     height: int
     dpi: float
     lines: tuple[OcrLine, ...]
     engine: str  # e.g. "tesseract 5.3.0 -l vie"
+    to_page: Affine = IDENTITY
+    rotation: int = 0
+    skew: float = 0.0  # degrees the text lay rotated counter-clockwise
+    blank: bool = False
 
     @property
     def text(self) -> str:

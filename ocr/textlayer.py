@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import math
 import os
 import zlib
 from pathlib import Path
@@ -128,32 +129,41 @@ def _hex(text: str) -> str:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.3f}".rstrip("0").rstrip(".") or "0"
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
-def _line_operators(line: OcrLine, scale_x: float, scale_y: float, page_height: float) -> list[str]:
+def _line_operators(line: OcrLine, page: OcrPage, scale_x: float, scale_y: float, page_height: float) -> list[str]:
     left, top, _, bottom = line.box
+    a, b, c, d, e, f = page.to_page
+    # Direction of the text on the displayed page (PDF y grows upwards): on a skewed scan
+    # the words are drawn at the scan's angle, over the words as printed.
+    dx, dy = a * scale_x, -d * scale_y
+    length = math.hypot(dx, dy)
+    cos, sin = dx / length, dy / length
+    unit = math.hypot(a, d)  # pixels of the page per pixel of the OCR copy
     ops: list[str] = []
     words = line.words
     for index, word in enumerate(words):
-        baseline_px = bottom + line.baseline_offset + line.baseline_slope * (word.box[0] - left)
-        # Letters reach from the line's top to its baseline: size the font to that, so a
-        # viewer's selection box covers the word as printed.
-        size = max(1.0, (baseline_px - top) * scale_y)
         chars = _hex(word.text)
         if not chars:
             continue
+        baseline = bottom + line.baseline_offset + line.baseline_slope * (word.box[0] - left)
+        x_px = a * word.box[0] + b * baseline + c
+        y_px = d * word.box[0] + e * baseline + f
+        # Letters reach from the line's top to its baseline: size the font to that, so a
+        # viewer's selection box covers the word as printed.
+        size = max(1.0, (baseline - top) * unit * scale_y)
         natural = len(chars) // 4 * _GLYPH_WIDTH * size
-        width = (word.box[2] - word.box[0]) * scale_x
-        x = word.box[0] * scale_x
-        y = page_height - baseline_px * scale_y
+        width = (word.box[2] - word.box[0]) * unit * scale_x
         ops.append(f"/{FONT_RESOURCE_NAME[1:]} {_fmt(size)} Tf")
-        ops.append(f"1 0 0 1 {_fmt(x)} {_fmt(y)} Tm")
+        ops.append(f"{_fmt(cos)} {_fmt(sin)} {_fmt(-sin)} {_fmt(cos)} "
+                   f"{_fmt(x_px * scale_x)} {_fmt(page_height - y_px * scale_y)} Tm")
         ops.append(f"{_fmt(100 * width / natural)} Tz <{chars}> Tj")
         if index + 1 < len(words):
             # A real space between words, stretched over the gap, so copied text and
             # pdftotext keep word boundaries.
-            gap = (words[index + 1].box[0] - word.box[2]) * scale_x
+            gap = (words[index + 1].box[0] - word.box[2]) * unit * scale_x
             if gap > 0:
                 ops.append(f"{_fmt(100 * gap / (_GLYPH_WIDTH * size))} Tz <0020> Tj")
     return ops
@@ -166,6 +176,6 @@ def text_layer_content(page: OcrPage, displayed_size: tuple[float, float], to_us
     scale_y = height_pt / page.height
     ops = ["q", " ".join(_fmt(v) for v in to_user_space) + " cm", "BT", "3 Tr"]
     for line in page.lines:
-        ops.extend(_line_operators(line, scale_x, scale_y, height_pt))
+        ops.extend(_line_operators(line, page, scale_x, scale_y, height_pt))
     ops += ["ET", "Q", ""]
     return "\n".join(ops).encode("ascii")

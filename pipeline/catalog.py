@@ -55,6 +55,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_by_document ON events(document_id);
     """,
+    # 2: what clean-up found about each sheet
+    """
+    ALTER TABLE pages ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE pages ADD COLUMN skew REAL;
+    ALTER TABLE pages ADD COLUMN blank INTEGER NOT NULL DEFAULT 0;
+    """,
     # New migrations are appended here, one string each, never edited once committed.
 )
 
@@ -76,6 +82,9 @@ class PageRecord:
     height_px: int | None
     ocr_confidence: float | None
     text: str
+    rotation: int = 0  # clockwise degrees the scan was turned upright (its /Rotate grew by it)
+    skew: float | None = None  # degrees the text lay rotated on the sheet
+    blank: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,9 +167,11 @@ class Catalog:
     @staticmethod
     def insert_pages(db: sqlite3.Connection, document_id: int, pages: list[PageRecord]) -> None:
         db.executemany(
-            "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO pages (document_id, page_number, text_source, dpi, width_px, height_px,"
+            " ocr_confidence, text, rotation, skew, blank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (document_id, p.number, p.text_source, p.dpi, p.width_px, p.height_px, p.ocr_confidence, p.text)
+                (document_id, p.number, p.text_source, p.dpi, p.width_px, p.height_px, p.ocr_confidence,
+                 p.text, p.rotation, p.skew, int(p.blank))
                 for p in pages
             ],
         )
@@ -202,7 +213,8 @@ class Catalog:
             "SELECT * FROM pages WHERE document_id = ? ORDER BY page_number", (document_id,)
         ).fetchall()
         return [
-            PageRecord(r["page_number"], r["text_source"], r["dpi"], r["width_px"], r["height_px"], r["ocr_confidence"], r["text"])
+            PageRecord(r["page_number"], r["text_source"], r["dpi"], r["width_px"], r["height_px"],
+                       r["ocr_confidence"], r["text"], r["rotation"], r["skew"], bool(r["blank"]))
             for r in rows
         ]
 

@@ -165,7 +165,8 @@ def cmd_show(args) -> int:
             "sidecar": str(archive.path(row.sidecar_file)),
             "metadata": row.metadata,
             "page_details": [
-                {"number": p.number, "text_source": p.text_source, "dpi": p.dpi, "ocr_confidence": p.ocr_confidence}
+                {"number": p.number, "text_source": p.text_source, "dpi": p.dpi, "ocr_confidence": p.ocr_confidence,
+                 "rotation": p.rotation, "skew": p.skew, "blank": p.blank}
                 for p in pages
             ],
             "events": [{"step": e.step, "outcome": e.outcome, "at": e.at, "detail": e.detail} for e in events],

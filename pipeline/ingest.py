@@ -164,13 +164,12 @@ def recognise_text(job: Job) -> None:
     )
 
 
-def _image_source(job: Job, index: int) -> tuple[Path | None, int | None]:
+def _image_source(job: Job, index: int) -> tuple[Path | None, int]:
     """The input image itself is the page when it was an image file shown upright: OCR it
     directly instead of rasterising the page again (the same pixels, less work)."""
     if job.format == "pdf" or page_geometry(job.loaded.pdf.pages[index]).rotate:
-        return None, None
-    # Tesseract reads a JPEG or PNG file itself; a TIFF frame is decoded for it first.
-    return job.original_copy, (index if job.format == "tiff" else None)
+        return None, 0
+    return job.original_copy, index
 
 
 def write_archival_pdf(job: Job) -> None:
@@ -217,6 +216,8 @@ def _metadata(job: Job) -> dict:
         "agency": job.config.agency_name,
         "page_count": len(job.page_dpis),
         "text_source": "existing" if not job.ocr else ("ocr" if not job.pages_with_text else "mixed"),
+        # Blank sheets are kept (an archive keeps every sheet) and named here.
+        "blank_pages": sorted(i + 1 for i, ocr in job.ocr.items() if ocr.blank),
     }
 
 
@@ -233,6 +234,9 @@ def _page_records(job: Job) -> list[PageRecord]:
                 height_px=ocr.height if ocr else None,
                 ocr_confidence=round(ocr.mean_confidence, 1) if ocr and ocr.mean_confidence is not None else None,
                 text=text,
+                rotation=ocr.rotation if ocr else 0,
+                skew=ocr.skew if ocr else None,
+                blank=ocr.blank if ocr else False,
             )
         )
     return records
@@ -336,7 +340,8 @@ def _sidecar(document_id: int, job: Job, files: ArchivedFiles, pdfa_sha256: str,
         },
         "metadata": metadata,
         "pages": [
-            {"number": p.number, "text_source": p.text_source, "dpi": p.dpi, "ocr_confidence": p.ocr_confidence}
+            {"number": p.number, "text_source": p.text_source, "dpi": p.dpi, "ocr_confidence": p.ocr_confidence,
+             "rotation": p.rotation, "skew": p.skew, "blank": p.blank}
             for p in pages
         ],
         "events": [{"step": e.step, "outcome": e.outcome, "at": e.at, "detail": e.detail} for e in job.events],
