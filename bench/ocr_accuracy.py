@@ -1,0 +1,229 @@
+"""OCR accuracy on degraded scans: sohoa against plain Tesseract and OCRmyPDF, same pages.
+
+For each degradation class of the generated development set (tests/fixtures/degraded.py):
+character error rate (NFC, whitespace folded, each truth line matched to its best place in
+the OCR text, so column order is not an error; OCR text matching no truth line counts as
+error too), word recall, and CPU-seconds per page. sohoa's clean-up CPU is shown as a share
+of its Tesseract CPU. A 600-dpi A3 colour page measures peak memory per worker.
+
+OCRmyPDF is a reference, not a dependency: `make bench-ocr` installs it into
+bench/.venv-ocrmypdf (with Debian's ghostscript and unpaper) and this script finds it there.
+
+    .venv/bin/python bench/ocr_accuracy.py [--no-ocrmypdf] [--no-memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from collections import defaultdict
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.fuzz import partial_ratio_alignment
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ocr.pages import PageJob, ocr_page  # noqa: E402
+from tests.fixtures.degraded import DegradedPage, development_set  # noqa: E402
+
+OCRMYPDF = ROOT / "bench" / ".venv-ocrmypdf" / "bin" / "ocrmypdf"
+ENV = dict(os.environ, OMP_THREAD_LIMIT="1")
+
+
+def fold(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def character_errors(truth_lines: tuple[str, ...], ocr_text: str) -> tuple[int, int]:
+    """(errors, truth characters): each truth line against its best-matching stretch of the
+    OCR text; OCR characters claimed by no truth line (junk from borders, seals) are errors."""
+    ocr = fold(ocr_text)
+    errors = claimed = total = 0
+    for line in truth_lines:
+        line = fold(line)
+        if not line:
+            continue
+        total += len(line)
+        if not ocr:
+            errors += len(line)
+            continue
+        match = partial_ratio_alignment(line, ocr)
+        stretch = ocr[match.dest_start:match.dest_end]
+        errors += Levenshtein.distance(line, stretch)
+        claimed += len(stretch.replace(" ", ""))
+    unclaimed = max(0, len(ocr.replace(" ", "")) - claimed)
+    return errors + unclaimed, total
+
+
+def word_recall(truth_lines: tuple[str, ...], ocr_text: str) -> tuple[int, int]:
+    ocr_words = defaultdict(int)
+    for word in fold(ocr_text).split():
+        ocr_words[word] += 1
+    found = total = 0
+    for word in fold(" ".join(truth_lines)).split():
+        total += 1
+        if ocr_words[word] > 0:
+            ocr_words[word] -= 1
+            found += 1
+    return found, total
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_sohoa(path: Path, page: DegradedPage) -> tuple[str, float, float, dict]:
+    own, kids = self_cpu(), children_cpu()
+    result = ocr_page(PageJob(pdf_path=path, page_number=1, dpi=page.dpi, language="vie", image_file=path))
+    cleanup, tesseract = self_cpu() - own, children_cpu() - kids
+    found = {"rotation": result.rotation, "skew": result.skew, "blank": result.blank}
+    return result.text, cleanup, tesseract, found
+
+
+def run_tesseract(path: Path, page: DegradedPage) -> tuple[str, float]:
+    before = children_cpu()
+    out = subprocess.run(["tesseract", str(path), "-", "-l", "vie", "--dpi", str(page.dpi)],
+                         capture_output=True, text=True, env=ENV, check=True).stdout
+    return out, children_cpu() - before
+
+
+def run_ocrmypdf(path: Path, page: DegradedPage, work: Path) -> tuple[str, float]:
+    sidecar, output = work / f"{path.stem}.txt", work / f"{path.stem}.ocrmypdf.pdf"
+    before = children_cpu()
+    subprocess.run([str(OCRMYPDF), "--rotate-pages", "--deskew", "--clean", "-l", "vie", "--jobs", "1",
+                    "--image-dpi", str(page.dpi), "--output-type", "pdf", "--sidecar", str(sidecar),
+                    "--quiet", str(path), str(output)], env=ENV, check=False, capture_output=True)
+    text = sidecar.read_text(encoding="utf-8") if sidecar.exists() else ""
+    return text.replace("[OCR skipped on page(s) 1]", ""), children_cpu() - before
+
+
+def accuracy(with_ocrmypdf: bool) -> dict:
+    engines = ["sohoa", "tesseract"] + (["ocrmypdf"] if with_ocrmypdf else [])
+    stats: dict = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0, 0.0, 0]))  # class -> engine -> numbers
+    orientation_misses, cleanup_cpu, sohoa_tesseract_cpu, blank = [], 0.0, 0.0, []
+    with tempfile.TemporaryDirectory() as work_dir:
+        work = Path(work_dir)
+        for page in development_set():
+            path = page.write(work)
+            texts, cpu = {}, {}
+            texts["sohoa"], cleanup, tess, found = run_sohoa(path, page)
+            cpu["sohoa"] = cleanup + tess
+            cleanup_cpu += cleanup
+            sohoa_tesseract_cpu += tess
+            texts["tesseract"], cpu["tesseract"] = run_tesseract(path, page)
+            if with_ocrmypdf:
+                texts["ocrmypdf"], cpu["ocrmypdf"] = run_ocrmypdf(path, page, work)
+            if page.klass == "blank":
+                blank.append(found["blank"])
+                continue
+            if found["rotation"] != (360 - page.turned) % 360 or abs(found["skew"] - page.skew) > 0.1:
+                orientation_misses.append((page.name, found, page.turned, page.skew))
+            for engine in engines:
+                errors, chars = character_errors(page.rows, texts[engine])
+                hit, words = word_recall(page.rows, texts[engine])
+                row = stats[page.klass][engine]
+                row[0] += errors; row[1] += chars; row[2] += hit; row[3] += words; row[4] += cpu[engine]; row[5] += 1
+            print(f"  {page.name:18}" + "".join(
+                f"  {engine} {100 * character_errors(page.rows, texts[engine])[0] / max(1, sum(len(fold(r)) for r in page.rows)):6.2f}%"
+                for engine in engines), flush=True)
+    return {"stats": stats, "engines": engines, "orientation_misses": orientation_misses,
+            "cleanup_share": cleanup_cpu / sohoa_tesseract_cpu, "blank_detected": blank}
+
+
+TARGETS = {"clean": 0.3, "typical": 0.6, "hard": 1.5, "seal": 1.5}
+
+
+def print_table(result: dict) -> None:
+    engines = result["engines"]
+    print()
+    print(f"{'class':9}{'pages':>6}" + "".join(f"{e + ' CER':>15}" for e in engines)
+          + "".join(f"{e + ' recall':>17}" for e in engines) + "".join(f"{e + ' CPU-s/p':>16}" for e in engines)
+          + f"{'target':>9}")
+    totals = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0])
+    for klass in ("clean", "typical", "hard", "seal"):
+        rows = result["stats"].get(klass)
+        if not rows:
+            continue
+        line = f"{klass:9}{rows[engines[0]][5]:>6}"
+        line += "".join(f"{100 * rows[e][0] / rows[e][1]:>14.2f}%" for e in engines)
+        line += "".join(f"{100 * rows[e][2] / rows[e][3]:>16.1f}%" for e in engines)
+        line += "".join(f"{rows[e][4] / rows[e][5]:>16.2f}" for e in engines)
+        line += f"{'≤ ' + str(TARGETS[klass]) + ' %':>9}"
+        print(line)
+        for e in engines:
+            totals[e] = [a + b for a, b in zip(totals[e], rows[e])]
+    line = f"{'all':9}{totals[engines[0]][5]:>6}"
+    line += "".join(f"{100 * totals[e][0] / totals[e][1]:>14.2f}%" for e in engines)
+    line += "".join(f"{100 * totals[e][2] / totals[e][3]:>16.1f}%" for e in engines)
+    line += "".join(f"{totals[e][4] / totals[e][5]:>16.2f}" for e in engines)
+    print(line)
+    ratio = totals["sohoa"][4] / totals["tesseract"][4]
+    print(f"\nsohoa CPU / Tesseract CPU: {ratio:.2f};  sohoa clean-up CPU = {100 * result['cleanup_share']:.1f} % "
+          f"of its Tesseract CPU (target ≤ 15 %)")
+    print(f"orientation/skew misses (rotation wrong or skew off by > 0.1°): {result['orientation_misses'] or 'none'}")
+    print(f"blank page flagged: {result['blank_detected']}")
+
+
+def memory() -> None:
+    """Peak RSS of one worker (Python: load + clean-up) and of its Tesseract on a 600-dpi A3
+    colour page, each in a fresh process."""
+    code = r"""
+import resource, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from tests.fixtures import scans
+from ocr.pages import PageJob, ocr_page
+page = scans.render_page("quyet_dinh_15", dpi=600, colour=True, size_mm=(297, 420))
+work = Path(tempfile.mkdtemp())
+path = work / "a3-600dpi.jpg"
+page.image.save(path, "JPEG", quality=85, dpi=(600, 600))
+del page
+import gc; gc.collect()
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+result = ocr_page(PageJob(pdf_path=path, page_number=1, dpi=600, language="vie", image_file=path))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+      len(result.text), result.width, result.height)
+"""
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, env=ENV, check=True)
+    worker_kb, tesseract_kb, chars, width, height = (int(v) for v in out.stdout.split())
+    print(f"\n600-dpi A3 colour page ({width}x{height}): worker peak RSS {worker_kb / 1024:.0f} MB "
+          f"(includes rendering the test page), its Tesseract {tesseract_kb / 1024:.0f} MB; target ≤ 1536 MB each; "
+          f"{chars} characters read")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-ocrmypdf", action="store_true")
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    with_ocrmypdf = not args.no_ocrmypdf and OCRMYPDF.exists()
+    if not args.no_ocrmypdf and not with_ocrmypdf:
+        print("OCRmyPDF not found in bench/.venv-ocrmypdf (run `make bench-ocr`); its columns are left out")
+    started = time.time()
+    result = accuracy(with_ocrmypdf)
+    print_table(result)
+    if not args.no_memory:
+        memory()
+    if args.json:
+        args.json.write_text(json.dumps(result["stats"], default=dict, indent=1))
+    print(f"\n({time.time() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
