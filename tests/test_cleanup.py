@@ -108,14 +108,18 @@ def test_words_of_a_skewed_page_lie_on_the_skewed_image(skewed_jpeg):
     pattern = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
     scale = sheet.dpi / 72
     layer = [(m[4], [float(v) * scale for v in m[:4]]) for m in re.findall(pattern, html)]
+    layer_words = {text for text, _ in layer}
     truth = [(w, box) for w, box in sheet.words if len(w) >= 4]
+    # Words OCR misread (or pdftotext joined) cannot be looked for; most must be there.
+    readable = [(w, box) for w, box in truth if w in layer_words]
+    assert len(readable) / len(truth) > 0.7
     placed = 0
-    for word, (left, top, right, bottom) in truth:
+    for word, (left, top, right, bottom) in readable:
         for text, (x0, y0, x1, y1) in layer:
             if text == word and left <= (x0 + x1) / 2 <= right and top <= (y0 + y1) / 2 <= bottom:
                 placed += 1
                 break
-    assert placed / len(truth) > 0.9, f"{placed} of {len(truth)}"
+    assert placed / len(readable) > 0.95, f"{placed} of {len(readable)}"
     # and the text is drawn at the scan's angle, not level
     with pikepdf.open(result["pdfa"]) as pdf:
         content = b"".join(s.read_bytes() for s in pdf.pages[0].obj.Contents) \
