@@ -32,6 +32,7 @@ from rapidfuzz.fuzz import partial_ratio_alignment
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ocr.cleanup import ALL_STEPS, CleanupSteps  # noqa: E402
 from ocr.pages import PageJob, ocr_page  # noqa: E402
 from tests.fixtures.degraded import DegradedPage, development_set  # noqa: E402
 
@@ -87,9 +88,9 @@ def self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_sohoa(path: Path, page: DegradedPage) -> tuple[str, float, float, dict]:
+def run_sohoa(path: Path, page: DegradedPage, steps: CleanupSteps = ALL_STEPS) -> tuple[str, float, float, dict]:
     own, kids = self_cpu(), children_cpu()
-    result = ocr_page(PageJob(pdf_path=path, page_number=1, dpi=page.dpi, language="vie", image_file=path))
+    result = ocr_page(PageJob(pdf_path=path, page_number=1, dpi=page.dpi, language="vie", image_file=path), steps)
     cleanup, tesseract = self_cpu() - own, children_cpu() - kids
     found = {"rotation": result.rotation, "skew": result.skew, "blank": result.blank}
     return result.text, cleanup, tesseract, found
@@ -181,29 +182,61 @@ def print_table(result: dict) -> None:
 
 def memory() -> None:
     """Peak RSS of one worker (Python: load + clean-up) and of its Tesseract on a 600-dpi A3
-    colour page, each in a fresh process."""
-    code = r"""
-import resource, sys, tempfile
+    colour page. The page is rendered by one process and read by a fresh one, so rendering
+    the test page does not count."""
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / "a3-600dpi.jpg"
+        render = (r"import sys; sys.path.insert(0, sys.argv[1]); from tests.fixtures import scans; "
+                  r"scans.render_page('quyet_dinh_15', dpi=600, colour=True, size_mm=(297, 420))"
+                  r".image.save(sys.argv[2], 'JPEG', quality=85, dpi=(600, 600))")
+        subprocess.run([sys.executable, "-c", render, str(ROOT), str(path)], check=True, env=ENV)
+        measure = r"""
+import resource, sys
+import numpy as np
 from pathlib import Path
+from PIL import Image
 sys.path.insert(0, sys.argv[1])
-from tests.fixtures import scans
+from ocr.cleanup import prepare_page
 from ocr.pages import PageJob, ocr_page
-page = scans.render_page("quyet_dinh_15", dpi=600, colour=True, size_mm=(297, 420))
-work = Path(tempfile.mkdtemp())
-path = work / "a3-600dpi.jpg"
-page.image.save(path, "JPEG", quality=85, dpi=(600, 600))
-del page
-import gc; gc.collect()
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+path = Path(sys.argv[2])
 result = ocr_page(PageJob(pdf_path=path, page_number=1, dpi=600, language="vie", image_file=path))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-      len(result.text), result.width, result.height)
+with Image.open(path) as image:
+    Image.fromarray(prepare_page(np.asarray(image), 600).image).save(sys.argv[3], format="PPM")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, len(result.text), result.width, result.height)
 """
-    out = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, env=ENV, check=True)
-    worker_kb, tesseract_kb, chars, width, height = (int(v) for v in out.stdout.split())
-    print(f"\n600-dpi A3 colour page ({width}x{height}): worker peak RSS {worker_kb / 1024:.0f} MB "
-          f"(includes rendering the test page), its Tesseract {tesseract_kb / 1024:.0f} MB; target ≤ 1536 MB each; "
-          f"{chars} characters read")
+        copy = Path(work) / "ocr-copy.pgm"
+        out = subprocess.run([sys.executable, "-c", measure, str(ROOT), str(path), str(copy)],
+                             capture_output=True, text=True, env=ENV, check=True)
+        worker_kb, chars, width, height = (int(v) for v in out.stdout.split())
+        # Tesseract started from a small process: a child's peak RSS includes what it
+        # inherited at fork, so it must not be forked from the big worker to be measured.
+        wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
+                   "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        tesseract_kb = int(subprocess.run(
+            ["python3", "-c", wrapper, "tesseract", str(copy), "-", "-l", "vie", "--dpi", "600", "hocr"],
+            capture_output=True, text=True, env=ENV, check=True).stdout)
+    print(f"\n600-dpi A3 colour page ({width}x{height}): worker peak RSS {worker_kb / 1024:.0f} MB, "
+          f"its Tesseract {tesseract_kb / 1024:.0f} MB (target ≤ 1536 MB each); {chars} characters read")
+
+
+def ablation() -> None:
+    """CER per class with each clean-up step turned off in turn: every step must earn its place."""
+    variants = {"all steps": ALL_STEPS}
+    for name in CleanupSteps.__dataclass_fields__:
+        variants[f"no {name}"] = CleanupSteps(**{name: False})
+    pages = [p for p in development_set() if p.klass != "blank"]
+    classes = sorted({p.klass for p in pages}, key=["clean", "typical", "hard", "seal"].index)
+    print(f"\n{'sohoa variant':26}" + "".join(f"{k + ' CER':>14}" for k in classes))
+    with tempfile.TemporaryDirectory() as work_dir:
+        files = [(page, page.write(Path(work_dir))) for page in pages]
+        for label, steps in variants.items():
+            errors, chars = defaultdict(int), defaultdict(int)
+            for page, path in files:
+                text = run_sohoa(path, page, steps)[0]
+                e, c = character_errors(page.rows, text)
+                errors[page.klass] += e
+                chars[page.klass] += c
+            print(f"{label:26}" + "".join(f"{100 * errors[k] / chars[k]:>13.2f}%" for k in classes), flush=True)
 
 
 def main() -> None:
@@ -211,6 +244,7 @@ def main() -> None:
     parser.add_argument("--no-ocrmypdf", action="store_true")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--ablation", action="store_true", help="also run sohoa with each clean-up step off")
     args = parser.parse_args()
     with_ocrmypdf = not args.no_ocrmypdf and OCRMYPDF.exists()
     if not args.no_ocrmypdf and not with_ocrmypdf:
@@ -220,6 +254,8 @@ def main() -> None:
     print_table(result)
     if not args.no_memory:
         memory()
+    if args.ablation:
+        ablation()
     if args.json:
         args.json.write_text(json.dumps(result["stats"], default=dict, indent=1))
     print(f"\n({time.time() - started:.0f} s)")

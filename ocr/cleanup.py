@@ -218,7 +218,23 @@ def _is_bilevel(grey: np.ndarray) -> bool:
 _NOISY = 6.0  # estimated sigma (grey levels) above which speckle costs Tesseract dearly
 
 
-def clean_for_ocr(grey: np.ndarray, dpi: float) -> np.ndarray:
+@dataclass(frozen=True)
+class CleanupSteps:
+    """Which clean-up steps run. All on by default; the accuracy bench turns each off in
+    turn to show what it is worth (bench/ocr_accuracy.py --ablation)."""
+
+    orientation: bool = True
+    deskew: bool = True
+    despeckle: bool = True
+    flatten_background: bool = True
+    remove_dark_regions: bool = True
+    drop_colour_ink: bool = True
+
+
+ALL_STEPS = CleanupSteps()
+
+
+def clean_for_ocr(grey: np.ndarray, dpi: float, steps: CleanupSteps = ALL_STEPS) -> np.ndarray:
     """Paper made white and even; dark borders and holes painted as paper; speckle removed
     where the page has it. Never binarised: Tesseract thresholds grey better than we could.
 
@@ -226,22 +242,29 @@ def clean_for_ocr(grey: np.ndarray, dpi: float) -> np.ndarray:
     bench's error rate from ~20 % to ~1 % — and costs a little on clean ones, so it is applied
     only there.
     """
-    if _is_bilevel(grey) or noise_level(grey) > _NOISY:
+    if steps.despeckle and (_is_bilevel(grey) or noise_level(grey) > _NOISY):
         grey = cv2.medianBlur(grey, 3)
-    flat = _normalise_background(grey, dpi)
-    flat[_dark_regions(grey, dpi)] = 255
+    flat = _normalise_background(grey, dpi) if steps.flatten_background else grey.copy()
+    if steps.remove_dark_regions:
+        flat[_dark_regions(grey, dpi)] = 255
     return flat
 
 
-def prepare_page(pixels: np.ndarray, dpi: float, *, orientation: Orientation | None = None) -> PreparedPage:
+def prepare_page(pixels: np.ndarray, dpi: float, *, orientation: Orientation | None = None,
+                 steps: CleanupSteps = ALL_STEPS) -> PreparedPage:
     """The OCR copy of a page image (as displayed), with what was found about the sheet."""
-    grey = to_grey(pixels)
+    grey = to_grey(pixels) if steps.drop_colour_ink or pixels.ndim == 2 else cv2.cvtColor(
+        np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
     ink, _ = _ink_mask(grey, dpi)
     blank = ink.mean() < _BLANK_INK_FRACTION
     if orientation is None:
         orientation = Orientation(0, 0.0, True) if blank else detect_orientation(ink)
+        if not steps.orientation:
+            orientation = Orientation(0, orientation.skew, True)
+        if not steps.deskew:
+            orientation = Orientation(orientation.rotation, 0.0, orientation.sure)
     upright = turn_clockwise(grey, orientation.rotation)
-    cleaned = clean_for_ocr(upright, dpi)
+    cleaned = clean_for_ocr(upright, dpi, steps)
     level, to_page = deskew_copy(cleaned, orientation.skew)
     return PreparedPage(
         image=level,

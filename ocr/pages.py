@@ -21,7 +21,7 @@ from pdf2image import convert_from_path
 from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
 from PIL import Image
 
-from ocr.cleanup import Orientation, PreparedPage, prepare_page
+from ocr.cleanup import ALL_STEPS, CleanupSteps, Orientation, PreparedPage, prepare_page
 from ocr.errors import CorruptFile
 from ocr.results import OcrPage
 from ocr.tesseract import TesseractError, ocr_image_file, tesseract_version
@@ -74,12 +74,12 @@ def _recognise(prepared: PreparedPage, job: PageJob, work: Path) -> OcrPage:
                                rotation=prepared.rotation, skew=prepared.skew)
 
 
-def ocr_page(job: PageJob) -> OcrPage:
+def ocr_page(job: PageJob, steps: CleanupSteps = ALL_STEPS) -> OcrPage:
     _limit_threads()
     with tempfile.TemporaryDirectory(prefix="sohoa-page-") as work_dir:
         work = Path(work_dir)
         pixels = _read_pixels(job, work)
-        prepared = prepare_page(pixels, job.dpi)
+        prepared = prepare_page(pixels, job.dpi, steps=steps)
         if prepared.blank:
             width, height = prepared.page_size
             return OcrPage(width=width, height=height, dpi=job.dpi, lines=(), blank=True,
@@ -88,7 +88,7 @@ def ocr_page(job: PageJob) -> OcrPage:
         if not prepared.orientation_sure:
             # The ink left up and down in doubt: read it the other way up too, keep the
             # reading Tesseract is more confident of.
-            flipped = prepare_page(pixels, job.dpi, orientation=Orientation(
+            flipped = prepare_page(pixels, job.dpi, steps=steps, orientation=Orientation(
                 (prepared.rotation + 180) % 360, prepared.skew, True))
             other = _recognise(flipped, job, work)
             if (other.mean_confidence or 0) > (result.mean_confidence or 0):
