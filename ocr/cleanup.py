@@ -194,7 +194,7 @@ def deskew_copy(grey: np.ndarray, skew: float) -> tuple[np.ndarray, Affine]:
     new_w, new_h = int(height * sin + width * cos) + 1, int(height * cos + width * sin) + 1
     matrix[0, 2] += new_w / 2 - width / 2
     matrix[1, 2] += new_h / 2 - height / 2
-    level = cv2.warpAffine(grey, matrix, (new_w, new_h), flags=cv2.INTER_CUBIC,
+    level = cv2.warpAffine(grey, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=255)
     back = cv2.invertAffineTransform(matrix)
     return level, tuple(float(v) for v in back.reshape(-1))
@@ -207,7 +207,8 @@ def noise_level(grey: np.ndarray) -> float:
     crop = grey[height // 4: 3 * height // 4, width // 4: 3 * width // 4]
     kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
     response = np.abs(cv2.filter2D(crop.astype(np.float32), -1, kernel))
-    return float(np.median(response)) / 0.6745 / 6.0
+    # A median over every 7th response is as good an estimate and a seventh of the work.
+    return float(np.median(response.ravel()[::7])) / 0.6745 / 6.0
 
 
 def _is_bilevel(grey: np.ndarray) -> bool:
