@@ -1,29 +1,53 @@
-"""Full-text search over digitised documents, with Vietnamese-aware matching."""
+"""Full-text search over digitised documents, with Vietnamese-aware matching.
+
+Two engines behind one interface, chosen by name ([index] engine in config.toml): tantivy
+(the default) and whoosh (pure Python, for platforms without tantivy wheels).
+"""
 
 from __future__ import annotations
 
 import pathlib
 
-from index.engine import IndexedDocument, SearchHit, SearchIndex, SearchIndexError
+from index.engine import (
+    SCHEMA_VERSION,
+    IndexedDocument,
+    SearchFilters,
+    SearchHit,
+    SearchIndex,
+    SearchIndexError,
+    SearchOptions,
+    Sort,
+    signature_status_of,
+)
+from index.rebuild import DocumentSource, IndexCheck, RebuildProgress, RebuildReport, check_index, rebuild_index
+from index.store import ENGINES, ManagedIndex
 
 __all__ = [
+    "ENGINES",
+    "SCHEMA_VERSION",
+    "DocumentSource",
+    "IndexCheck",
     "IndexedDocument",
+    "ManagedIndex",
+    "RebuildProgress",
+    "RebuildReport",
+    "SearchFilters",
     "SearchHit",
     "SearchIndex",
     "SearchIndexError",
+    "SearchOptions",
+    "Sort",
+    "check_index",
     "open_index",
+    "rebuild_index",
+    "signature_status_of",
 ]
 
-ENGINES = ("tantivy",)
 
+def open_index(directory: pathlib.Path, engine: str = "tantivy") -> ManagedIndex:
+    """Open the index in `directory`, creating the directory and an empty index if missing.
 
-def open_index(directory: pathlib.Path, engine: str = "tantivy") -> SearchIndex:
-    """Open the index in `directory`, creating the directory and an empty index if missing."""
-    if engine == "tantivy":
-        # Imported lazily so that another engine works without tantivy installed.
-        from index.tantivy_engine import TantivyIndex
-
-        return TantivyIndex(pathlib.Path(directory))
-    raise SearchIndexError(
-        f"unknown search engine {engine!r}; available: {', '.join(ENGINES)}"
-    )
+    If the directory holds an index of another engine or schema version, a new empty one
+    replaces it and `needs_rebuild` is True: rebuild it from the catalog (rebuild_index).
+    """
+    return ManagedIndex(pathlib.Path(directory), engine)

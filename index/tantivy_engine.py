@@ -13,40 +13,61 @@ from collections.abc import Callable
 
 import tantivy
 
-from index.analysis import ParsedQuery, fold_tokens, normalize_number, parse_query, tokenize
-from index.engine import IndexedDocument, SearchHit, SearchIndex, SearchIndexError
+from index import documents as f
+from index.analysis import ParsedQuery, fold_tokens, parse_query
+from index.documents import (
+    Found,
+    KeywordFilters,
+    PreparedDocument,
+    keyword_filters,
+    make_hit,
+    pairs,
+    with_fuzzy_hits,
+)
+from index.snippets import Matcher
+from index.engine import (
+    SearchHit,
+    SearchIndex,
+    SearchIndexError,
+    SearchOptions,
+    Sort,
+)
 
-# Text fields and their query boosts. Exact (normalised) matches count 3x folded ones so that
-# "văn bản" ranks a document with exactly those words above one with "vân bàn". Title and
-# number tokens ("meta") count double the body text.
-_TEXT, _TEXT_FOLDED, _META, _META_FOLDED = "text", "text_folded", "meta", "meta_folded"
-_FIELD_BOOSTS: dict[str, float] = {_TEXT: 3.0, _TEXT_FOLDED: 1.0, _META: 6.0, _META_FOLDED: 2.0}
-_FOLDED_FIELDS = {_TEXT_FOLDED, _META_FOLDED}
-_DOC_ID = "doc_id"
-_NUMBER = "number"  # whole number, untokenised, for exact "268/SGTVT-VP" lookups
-# Added to the score of a document whose number equals the whole query. BM25 scores of real
-# queries stay far below this, so such a document always comes first.
-_NUMBER_MATCH_SCORE = 1000.0
+Occur = tantivy.Occur
+Q = tantivy.Query
 
-# tantivy needs at least 15 MB of indexing heap per thread. One thread is plenty: we commit
-# after every document.
+# tantivy needs at least 15 MB of indexing heap per thread. One thread and a small heap
+# suit ingest, which commits after every document; a rebuild asks for more.
 _WRITER_HEAP_BYTES = 50_000_000
 
 
 def _build_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     # Fast field: doc_ids of hits are read from the column store without loading documents.
-    builder.add_integer_field(_DOC_ID, indexed=True, fast=True)
-    for name in _FIELD_BOOSTS:
+    builder.add_integer_field(f.DOC_ID, indexed=True, fast=True)
+    for name in f.FIELD_BOOSTS:
         builder.add_text_field(name, tokenizer_name="whitespace", index_option="position")
-    builder.add_text_field(_NUMBER, tokenizer_name="raw", index_option="basic")
+    for name in (f.ISSUING_BODY, f.TEXT_PAIRS):
+        builder.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    for name in (f.NUMBER, f.DOC_TYPE, f.PROFILE, f.SIGNATURE):
+        builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field(f.DATE_KEY, indexed=True, fast=True)
+    builder.add_bytes_field(f.STORED, stored=True)
     return builder.build()
 
 
 class TantivyIndex(SearchIndex):
-    def __init__(self, directory: pathlib.Path) -> None:
+    def __init__(
+        self,
+        directory: pathlib.Path,
+        *,
+        writer_heap_bytes: int = _WRITER_HEAP_BYTES,
+        writer_threads: int = 1,
+    ) -> None:
         self._directory = directory
         self._schema = _build_schema()
+        self._heap = writer_heap_bytes
+        self._threads = writer_threads
         try:
             directory.mkdir(parents=True, exist_ok=True)
             # reuse=True opens an existing index and fails if its schema differs.
@@ -63,18 +84,23 @@ class TantivyIndex(SearchIndex):
 
     # -- writing -----------------------------------------------------------------------
 
-    def add(self, doc: IndexedDocument) -> None:
-        tantivy_doc = self._to_tantivy(doc)
-        # Delete-then-add in one commit: tantivy applies the delete only to documents added
+    def add_prepared(self, docs: list[PreparedDocument]) -> int:
+        prepared = [_to_tantivy(doc) for doc in docs]
+        if not prepared:
+            return 0
+
+        # Delete-then-add in one commit: tantivy applies a delete only to documents added
         # before it (by opstamp), so the new copy survives and the replacement is atomic.
         def replace(writer: tantivy.IndexWriter) -> None:
-            writer.delete_documents_by_term(_DOC_ID, doc.doc_id)
-            writer.add_document(tantivy_doc)
+            for doc_id, doc in prepared:
+                writer.delete_documents_by_term(f.DOC_ID, doc_id)
+                writer.add_document(doc)
 
         self._write(replace)
+        return len(prepared)
 
     def delete(self, doc_id: int) -> None:
-        self._write(lambda w: w.delete_documents_by_term(_DOC_ID, doc_id))
+        self._write(lambda w: w.delete_documents_by_term(f.DOC_ID, doc_id))
 
     def _write(self, operation: Callable[[tantivy.IndexWriter], object]) -> None:
         writer = self._get_writer()
@@ -85,13 +111,17 @@ class TantivyIndex(SearchIndex):
             # Do not let a half-done operation slip into the next commit.
             writer.rollback()
             raise
+        # Segments replaced by this commit or by finished merges are deleted now, not left
+        # to pile up (an index that is only ever appended to otherwise keeps every old file
+        # a reader happened to hold during a merge).
+        writer.garbage_collect_files()
         # No reload here: every read reloads first (see _searcher).
 
     def _get_writer(self) -> tantivy.IndexWriter:
         if self._writer is None:
             try:
                 self._writer = self._open_index().writer(
-                    heap_size=_WRITER_HEAP_BYTES, num_threads=1
+                    heap_size=self._heap, num_threads=self._threads
                 )
             except ValueError as exc:  # LockBusy: another IndexWriter holds the directory
                 raise SearchIndexError(
@@ -100,48 +130,64 @@ class TantivyIndex(SearchIndex):
                 ) from exc
         return self._writer
 
-    @staticmethod
-    def _to_tantivy(doc: IndexedDocument) -> tantivy.Document:
-        out = tantivy.Document()
-        out.add_integer(_DOC_ID, doc.doc_id)
-        text_tokens = tokenize(doc.text)
-        _add_terms(out, _TEXT, text_tokens)
-        _add_terms(out, _TEXT_FOLDED, fold_tokens(text_tokens))
-        # Title and number as separate values so that no phrase spans from one to the other.
-        for meta in (doc.title, doc.number):
-            if meta:
-                meta_tokens = tokenize(meta)
-                _add_terms(out, _META, meta_tokens)
-                _add_terms(out, _META_FOLDED, fold_tokens(meta_tokens))
-        if doc.number and doc.number.strip():
-            out.add_text(_NUMBER, normalize_number(doc.number))
-        return out
-
     # -- reading -----------------------------------------------------------------------
 
-    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+    def search(
+        self, query: str, limit: int = 10, options: SearchOptions | None = None
+    ) -> list[SearchHit]:
+        options = options or SearchOptions()
         parsed = parse_query(query)
-        if parsed.is_empty or limit <= 0:  # tantivy panics on limit 0
+        filters = keyword_filters(options.filters)
+        if (parsed.is_empty and options.filters.is_empty) or limit <= 0:  # tantivy panics on 0
             return []
         searcher = self._searcher()
         if searcher.num_docs == 0:
             return []
-        result = searcher.search(self._build_query(parsed), limit=limit, count=False)
-        addresses = [address for _, address in result.hits]
-        doc_ids = searcher.fast_field_values(_DOC_ID, addresses)
-        # tantivy returns hits best first already.
+        # Without words there is no relevance: a filter-only listing is newest first.
+        by_date = options.sort is Sort.DATE or parsed.is_empty
+        found = self._run(searcher, parsed, filters, by_date, limit, fuzzy=False)
+        if len(found) < limit and parsed.has_fuzzy:
+            tolerant = self._run(searcher, parsed, filters, by_date, limit + len(found), fuzzy=True)
+            found = with_fuzzy_hits(found, tolerant, limit)
+        matcher = Matcher(parsed) if options.snippets else None
         return [
-            SearchHit(doc_id=int(doc_id), score=float(score))
-            for (score, _), doc_id in zip(result.hits, doc_ids)
+            make_hit(doc_id, score, searcher.doc(address).get_first(f.STORED), parsed, matcher)
+            for doc_id, score, address in found
         ]
+
+    def _run(self, searcher: tantivy.Searcher, parsed: ParsedQuery, filters: KeywordFilters,
+             by_date: bool, limit: int, fuzzy: bool) -> list[Found]:
+        words = Q.all_query() if parsed.is_empty else self._text_query(parsed, fuzzy)
+        conditions = self._filter_queries(filters)
+        if conditions:
+            # A filter must match but adds nothing to the score.
+            condition = Q.boolean_query([(Occur.Must, q) for q in conditions])
+            words = Q.boolean_query(
+                [(Occur.Must, words), (Occur.Must, Q.const_score_query(condition, 0.0))]
+            )
+        if by_date:
+            result = searcher.search(
+                words, limit=limit, count=False, order_by_field=f.DATE_KEY, order=tantivy.Order.Desc
+            )
+            scores = [0.0] * len(result.hits)
+        else:
+            result = searcher.search(words, limit=limit, count=False)
+            scores = [float(score) for score, _ in result.hits]
+        addresses = [address for _, address in result.hits]
+        doc_ids = searcher.fast_field_values(f.DOC_ID, addresses)
+        # tantivy returns hits best first already.
+        return [(int(d), score, address) for d, score, address in zip(doc_ids, scores, addresses)]
 
     def doc_ids(self) -> set[int]:
         searcher = self._searcher()
         if searcher.num_docs == 0:  # tantivy panics on limit 0
             return set()
-        result = searcher.search(tantivy.Query.all_query(), limit=searcher.num_docs, count=False)
-        values = searcher.fast_field_values(_DOC_ID, [address for _, address in result.hits])
+        result = searcher.search(Q.all_query(), limit=searcher.num_docs, count=False)
+        values = searcher.fast_field_values(f.DOC_ID, [address for _, address in result.hits])
         return {int(value) for value in values}
+
+    def count(self) -> int:
+        return int(self._searcher().num_docs)
 
     def _searcher(self) -> tantivy.Searcher:
         index = self._open_index()
@@ -150,32 +196,71 @@ class TantivyIndex(SearchIndex):
         index.reload()
         return index.searcher()
 
-    def _build_query(self, parsed: ParsedQuery) -> tantivy.Query:
-        Occur = tantivy.Occur
+    def _text_query(self, parsed: ParsedQuery, fuzzy: bool) -> tantivy.Query:
         # Every clause (word or phrase) must match in at least one field.
-        words = tantivy.Query.boolean_query(
-            [(Occur.Must, self._clause_query(tokens)) for tokens in parsed.clauses]
+        words = Q.boolean_query(
+            [(Occur.Must, self._clause_query(c, fuzzy)) for c in parsed.clauses]
         )
-        number = tantivy.Query.const_score_query(
-            tantivy.Query.term_query(self._schema, _NUMBER, parsed.number), _NUMBER_MATCH_SCORE
+        number = Q.const_score_query(
+            Q.term_query(self._schema, f.NUMBER, parsed.number), f.NUMBER_MATCH_SCORE
         )
         # Either is enough: a number typed in a different shape still finds its parts.
-        return tantivy.Query.boolean_query([(Occur.Should, words), (Occur.Should, number)])
+        return Q.boolean_query([(Occur.Should, words), (Occur.Should, number)])
 
-    def _clause_query(self, tokens: tuple[str, ...]) -> tantivy.Query:
+    def _clause_query(self, tokens: tuple[str, ...], fuzzy: bool) -> tantivy.Query:
         folded = tuple(fold_tokens(list(tokens)))
-        per_field = []
-        for field, boost in _FIELD_BOOSTS.items():
-            terms = folded if field in _FOLDED_FIELDS else tokens
-            query = tantivy.Query.boost_query(self._terms_query(field, terms), boost)
-            per_field.append((tantivy.Occur.Should, query))
-        return tantivy.Query.boolean_query(per_field)
+        if len(tokens) > 1:
+            # A phrase: its folded form must be in the text (as word pairs) or in the title,
+            # number or issuing body; its exact words in the text raise the score.
+            present = Q.boolean_query([
+                (Occur.Should, Q.boost_query(self._terms_query(f.TEXT_PAIRS, tuple(pairs(folded))),
+                                             f.FIELD_BOOSTS[f.TEXT_FOLDED])),
+                (Occur.Should, Q.boost_query(self._terms_query(f.META_FOLDED, folded),
+                                             f.FIELD_BOOSTS[f.META_FOLDED])),
+            ])
+            exact_words = [
+                (Occur.Should, Q.boost_query(Q.term_query(self._schema, f.TEXT, token), f.FIELD_BOOSTS[f.TEXT]))
+                for token in dict.fromkeys(tokens)
+            ]
+            return Q.boolean_query([(Occur.Must, present), *exact_words])
+        per_field = [
+            (Occur.Should, Q.boost_query(
+                Q.term_query(self._schema, field, folded[0] if field in f.FOLDED_FIELDS else tokens[0]), boost))
+            for field, boost in f.FIELD_BOOSTS.items()
+        ]
+        form = ParsedQuery.fuzzy_form(tokens)
+        if fuzzy and form:
+            either_field = Q.boolean_query([
+                (Occur.Should, Q.fuzzy_term_query(self._schema, field, form, distance=1,
+                                                  transposition_cost_one=False, prefix=False))
+                for field in (f.TEXT_FOLDED, f.META_FOLDED)
+            ])
+            per_field.append((Occur.Should, Q.const_score_query(either_field, f.FUZZY_SCORE)))
+        return Q.boolean_query(per_field)
 
     def _terms_query(self, field: str, terms: tuple[str, ...]) -> tantivy.Query:
         if len(terms) == 1:
-            return tantivy.Query.term_query(self._schema, field, terms[0])
-        # A one-term phrase query panics in tantivy; parse_query never builds one.
-        return tantivy.Query.phrase_query(self._schema, field, list(terms))
+            return Q.term_query(self._schema, field, terms[0])
+        # A one-term phrase query panics in tantivy; never build one.
+        return Q.phrase_query(self._schema, field, list(terms))
+
+    def _filter_queries(self, filters: KeywordFilters) -> list[tantivy.Query]:
+        queries = []
+        if filters.date_low is not None or filters.date_high is not None:
+            queries.append(Q.range_query(
+                self._schema, f.DATE_KEY, tantivy.FieldType.Integer,
+                filters.date_low, filters.date_high,
+            ))
+        for field, value in (
+            (f.DOC_TYPE, filters.doc_type),
+            (f.PROFILE, filters.profile),
+            (f.SIGNATURE, filters.signature_status),
+        ):
+            if value is not None:
+                queries.append(Q.term_query(self._schema, field, value))
+        if filters.issuing_body:
+            queries.append(self._terms_query(f.ISSUING_BODY, filters.issuing_body))
+        return queries
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -193,6 +278,23 @@ class TantivyIndex(SearchIndex):
         self._index = None
 
 
-def _add_terms(doc: tantivy.Document, field: str, terms: list[str]) -> None:
-    if terms:
-        doc.add_text(field, " ".join(terms))
+def _to_tantivy(doc: PreparedDocument) -> tuple[int, tantivy.Document]:
+    out = tantivy.Document()
+    out.add_integer(f.DOC_ID, doc.doc_id)
+    for field, value in (
+        (f.TEXT, doc.text),
+        (f.TEXT_FOLDED, doc.text_folded),
+        (f.TEXT_PAIRS, doc.text_pairs),
+        (f.META, doc.meta),
+        (f.META_FOLDED, doc.meta_folded),
+        (f.ISSUING_BODY, doc.issuing_body),
+        (f.NUMBER, doc.number),
+        (f.DOC_TYPE, doc.doc_type),
+        (f.PROFILE, doc.profile),
+        (f.SIGNATURE, doc.signature_status),
+    ):
+        if value:
+            out.add_text(field, value)
+    out.add_integer(f.DATE_KEY, doc.date_key)
+    out.add_bytes(f.STORED, doc.stored)
+    return doc.doc_id, out

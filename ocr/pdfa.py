@@ -20,6 +20,7 @@ from pikepdf import Name
 from ocr.pdfpages import page_geometry
 from ocr.results import OcrPage
 from ocr.textlayer import FONT_RESOURCE_NAME, add_glyphless_font, displayed_to_user_space, text_layer_content
+from ocr.xmp import XmpCustomSchema, add_custom_schema, extension_schema_findings, without_declared_extensions
 
 PDFA_PART = "2"
 PDFA_CONFORMANCE = "U"
@@ -36,6 +37,10 @@ class DocumentInfo:
     language: str = "vi"
     identifier: str | None = None  # the document's number and symbol, when known
     description: str | None = None
+    date: str | None = None  # dc:date: the document's issue date, ISO 8601
+    creator: str | None = None  # dc:creator: the issuing body
+    doc_type: str | None = None  # dc:type: "Quyết định", "Công văn" ...
+    custom: XmpCustomSchema | None = None  # the rest, declared by a PDF/A extension schema
 
 
 @dataclass(frozen=True)
@@ -87,12 +92,20 @@ def _set_metadata(pdf: pikepdf.Pdf, info: DocumentInfo) -> None:
             meta["dc:identifier"] = info.identifier
         if info.description:
             meta["dc:description"] = info.description
+        if info.date:
+            meta["dc:date"] = [info.date]
+        if info.creator:
+            meta["dc:creator"] = [info.creator]
+        if info.doc_type:
+            meta["dc:type"] = [info.doc_type]
         meta["xmp:CreatorTool"] = info.creator_tool
         meta["pdf:Producer"] = info.creator_tool
         meta["xmp:CreateDate"] = info.created.isoformat()
         meta["xmp:ModifyDate"] = info.created.isoformat()
         meta["pdfaid:part"] = PDFA_PART
         meta["pdfaid:conformance"] = PDFA_CONFORMANCE
+    if info.custom is not None:
+        add_custom_schema(pdf, info.custom)
     pdf.Root.Lang = pikepdf.String(info.language)
 
 
@@ -132,6 +145,8 @@ def write_pdfa(pdf: pikepdf.Pdf, info: DocumentInfo, out_path: Path) -> PdfaRepo
     report = pikepdf.pdfa.validate_written(out_path, "2b", save_kwargs)
     findings = [str(f) for f in report.findings if not _is_level_u_declaration(f)]
     with pikepdf.open(out_path) as written:
+        # pikepdf does not know PDF/A extension schemas; ocr/xmp.py checks ours
+        findings = without_declared_extensions(findings, written) + extension_schema_findings(written)
         findings += unicode_mapping_findings(written)
     result = PdfaReport("2u", validator, not findings, tuple(findings))
     if findings:

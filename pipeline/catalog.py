@@ -61,6 +61,52 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE pages ADD COLUMN skew REAL;
     ALTER TABLE pages ADD COLUMN blank INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: the watch-folder service's jobs, one per file taken from an inbox, found again by
+    # the SHA-256 of its bytes (watch_folders/jobs.py)
+    """
+    CREATE TABLE watch_jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sha256 TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        source_path TEXT NOT NULL,
+        source_raw BLOB NOT NULL,
+        source_size INTEGER NOT NULL,
+        source_mtime_ns INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('received', 'processing', 'done', 'failed', 'duplicate')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        retry_at TEXT,
+        document_id INTEGER REFERENCES documents(id),
+        page_count INTEGER,
+        error_code TEXT,
+        reason TEXT,
+        received_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        source_cleared INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX watch_jobs_by_sha256 ON watch_jobs(sha256);
+    CREATE INDEX watch_jobs_by_state ON watch_jobs(state);
+    CREATE INDEX watch_jobs_by_finished_at ON watch_jobs(finished_at);
+    """,
+    # 4: the header fields read from the page (pipeline/header): one row per field with its
+    # confidence, page and box (JSON, pixels of the upright page), whether it awaits review,
+    # and the key that finds duplicates by number, symbol, issuing body and year
+    """
+    CREATE TABLE document_fields (
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        name TEXT NOT NULL,
+        value TEXT,
+        confidence REAL,
+        page INTEGER,
+        box TEXT,
+        source TEXT NOT NULL,
+        needs_review INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (document_id, name)
+    );
+    CREATE INDEX document_fields_to_review ON document_fields(needs_review, document_id);
+    ALTER TABLE documents ADD COLUMN duplicate_key TEXT;
+    CREATE INDEX documents_by_duplicate_key ON documents(duplicate_key);
+    """,
     # New migrations are appended here, one string each, never edited once committed.
 )
 
@@ -104,6 +150,8 @@ class DocumentRow:
     sidecar_sha256: str
     page_count: int
     metadata: dict
+    # (number, symbol, issuing body, year) folded, when all are known (pipeline/header/record.py)
+    duplicate_key: str | None = None
 
 
 class Catalog:
@@ -226,3 +274,41 @@ class Catalog:
 
     def count_documents(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM documents").fetchone()[0])
+
+    def document_ids(self) -> set[int]:
+        return {int(row[0]) for row in self._db.execute("SELECT id FROM documents")}
+
+    def documents_with_texts(
+        self, after_id: int, limit: int
+    ) -> list[tuple[int, dict, list[str], list[tuple[str, str]]]]:
+        """(id, metadata, page texts, signing events as (step, outcome)) of up to `limit`
+        documents with id > after_id, by id: one batch of a reindex, three queries whatever
+        its size."""
+        rows = self._db.execute(
+            "SELECT id, metadata_json FROM documents WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        ).fetchall()
+        if not rows:
+            return []
+        first, last = rows[0]["id"], rows[-1]["id"]
+        texts: dict[int, list[str]] = {int(row["id"]): [] for row in rows}
+        for page in self._db.execute(
+            "SELECT document_id, text FROM pages WHERE document_id BETWEEN ? AND ?"
+            " ORDER BY document_id, page_number",
+            (first, last),
+        ):
+            texts[int(page["document_id"])].append(page["text"])
+        signing: dict[int, list[tuple[str, str]]] = {int(row["id"]): [] for row in rows}
+        for event in self._db.execute(
+            "SELECT document_id, step, outcome FROM events WHERE document_id BETWEEN ? AND ?"
+            " AND step IN ('signed', 'signature_verified') ORDER BY id",
+            (first, last),
+        ):
+            signing[int(event["document_id"])].append((event["step"], event["outcome"]))
+        return [
+            (int(row["id"]), json.loads(row["metadata_json"]), texts[int(row["id"])], signing[int(row["id"])])
+            for row in rows
+        ]
+
+    def read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """A read-only query, for modules that keep their own tables (watch_folders/jobs.py)."""
+        return self._db.execute(sql, params).fetchall()

@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
-from index import SearchIndexError, open_index
+from index import (
+    DocumentSource,
+    IndexedDocument,
+    ManagedIndex,
+    RebuildProgress,
+    RebuildReport,
+    SearchFilters,
+    SearchHit,
+    SearchIndexError,
+    SearchOptions,
+    Sort,
+    check_index,
+    open_index,
+    rebuild_index,
+    signature_status_of,
+)
+from index.dates import DateInputError, parse_day
+from index.rebuild import DEFAULT_BATCH
+from index.snippets import plain_snippet
 from ocr.errors import InputRejected
 from ocr.pdfa import PdfaInvalid
 from ocr.tesseract import TesseractError
@@ -17,7 +37,19 @@ from pipeline.archive import ArchiveStore
 from pipeline.catalog import Catalog
 from pipeline.config import ConfigError, resolve_home
 from pipeline.home import Home, init_home
+from pipeline.header import corrections
+from pipeline.header.present import record_lines, review_lines, show_lines
+from pipeline.header.store import duplicates_of, review_queue
 from pipeline.ingest import ArchivedDocument, IngestOptions, ingest_file
+from signing import archive_checks
+from signing.errors import SigningError
+from signing.sign import load_trust_roots, open_agency_signer
+from signing.verify import VerifyPolicy
+from watch_folders.eventlog import EventLog
+from watch_folders.paths import prepare_folders
+from watch_folders.service import ServiceAlreadyRunning, run_service, running_service_pid
+from watch_folders.settings import load_watch_settings
+from watch_folders.status import describe, status_report
 
 log = logging.getLogger("sohoa")
 
@@ -81,7 +113,17 @@ def cmd_init(args) -> int:
     else:
         print(f"Kho dữ liệu đã có sẵn tại {home.root} (giữ nguyên cấu hình)")
     print(f"  Cấu hình: {home.config_path}")
-    print(f"  Thư mục nhận bản quét: {home.inbox_dir}")
+    signing = home.config().signing
+    if signing.enabled and signing.uses_test_identity(home.root):
+        print(f"  Ký số: danh tính THỬ NGHIỆM, không có giá trị pháp lý ({signing.identity.path});"
+              " dùng token thật: xem README, mục «Chữ ký số»")
+    elif signing.enabled:
+        print(f"  Ký số: PAdES {signing.level}")
+    settings = load_watch_settings(home.config_path)
+    inboxes = prepare_folders(home, [profile.name for profile in settings.profiles])
+    print("  Thư mục nhận bản quét (mỗi hồ sơ một thư mục; chạy `sohoa watch` để tự xử lý):")
+    for profile, inbox in zip(settings.profiles, inboxes):
+        print(f"    {inbox}/  ({profile.title})")
     return EXIT_OK
 
 
@@ -101,9 +143,10 @@ def _document_json(result: ArchivedDocument) -> dict:
 def cmd_ingest(args) -> int:
     home = _open_home(args)
     config = home.config()
-    options = IngestOptions(force_ocr=args.force_ocr)
     failures = 0
-    with Catalog(home.catalog_path) as catalog, open_index(home.index_dir, config.index_engine) as index:
+    with Catalog(home.catalog_path) as catalog, _open_search_index(home, config.index_engine, catalog) as index, \
+            _agency_signer(config) as signer:
+        options = IngestOptions(force_ocr=args.force_ocr, signer=signer)
         archive = ArchiveStore(home.archive_dir)
         for name in args.files:
             # Opened by the name as given (a share may hold NFD names); recorded in NFC.
@@ -113,7 +156,7 @@ def cmd_ingest(args) -> int:
                     raise InputRejected("không tìm thấy tệp" if not path.exists() else "không phải là tệp")
                 result = ingest_file(path, home=home, config=config, catalog=catalog, archive=archive,
                                      index=index, options=options)
-            except (InputRejected, PdfaInvalid, TesseractError) as error:
+            except (InputRejected, PdfaInvalid, TesseractError, SigningError) as error:
                 failures += 1
                 reason = getattr(error, "reason", str(error))
                 _error(f"{path}: {reason}")
@@ -140,6 +183,7 @@ def cmd_ingest(args) -> int:
                 number = result.metadata.get("number")
                 print(f"✓ {path} → mã {result.id}, {result.page_count} trang"
                       + (f", số {number}" if number else ""))
+                _print_header_warnings(result)
     return EXIT_FAILED if failures else EXIT_OK
 
 
@@ -152,6 +196,7 @@ def cmd_show(args) -> int:
         archive = ArchiveStore(home.archive_dir)
         pages = catalog.pages(row.id)
         events = catalog.events(row.id)
+        duplicates = duplicates_of(catalog, row.id)
     if args.json:
         _print_json({
             "id": row.id,
@@ -164,6 +209,7 @@ def cmd_show(args) -> int:
             "pdfa_sha256": row.pdfa_sha256,
             "sidecar": str(archive.path(row.sidecar_file)),
             "metadata": row.metadata,
+            "duplicates": duplicates,  # same number, symbol, issuing body and year
             "page_details": [
                 {"number": p.number, "text_source": p.text_source, "dpi": p.dpi, "ocr_confidence": p.ocr_confidence,
                  "rotation": p.rotation, "skew": p.skew, "blank": p.blank}
@@ -175,50 +221,334 @@ def cmd_show(args) -> int:
     meta = row.metadata
     print(f"Tài liệu mã {row.id}: {row.original_name}")
     print(f"  Số ký hiệu: {meta.get('number') or '(chưa đọc được)'}")
+    print("\n".join(show_lines(meta, duplicates)))
     print(f"  Số trang:   {row.page_count}")
     print(f"  Nhận lúc:   {row.received_at}")
     print(f"  Bản PDF/A:  {archive.path(row.pdfa_file)}")
     print(f"              SHA-256 {row.pdfa_sha256}")
     print(f"  Bản gốc:    {archive.path(row.original_file)}")
     print(f"              SHA-256 {row.original_sha256}")
+    if args.record and meta.get("record"):
+        print("\n".join(record_lines(meta["record"])))
     print("  Nhật ký xử lý:")
     for event in events:
         print(f"    {event.at}  {event.step:<9} {event.outcome}")
     return EXIT_OK
 
 
+def _print_header_warnings(result: ArchivedDocument) -> None:
+    duplicates = result.metadata.get("duplicate_of")
+    if duplicates:
+        print(f"  ⚠ trùng số, ký hiệu, cơ quan ban hành và năm với tài liệu mã {', '.join(map(str, duplicates))}"
+              " (vẫn lưu; xem `sohoa show`)")
+    if result.metadata.get("review"):
+        print(f"  cần kiểm tra {len(result.metadata['review'])} trường (xem `sohoa review`)")
+
+
+def cmd_review(args) -> int:
+    home = _open_home(args)
+    threshold = home.config().records.review_threshold
+    with Catalog(home.catalog_path) as catalog:
+        items = review_queue(catalog, limit=args.limit)
+    if args.json:
+        for document_id in sorted({item.document_id for item in items}):
+            mine = [item for item in items if item.document_id == document_id]
+            _print_json({"id": document_id, "original_name": mine[0].original_name, "fields": [
+                {"field": i.field, "value": i.value, "confidence": i.confidence, "page": i.page, "source": i.source}
+                for i in mine]})
+        return EXIT_OK
+    print("\n".join(review_lines(items, threshold)))
+    return EXIT_OK
+
+
+def cmd_set(args) -> int:
+    home = _open_home(args)
+    config = home.config()
+    by = corrections.who_is_editing(args.by)
+    with Catalog(home.catalog_path) as catalog, _open_search_index(home, config.index_engine, catalog) as index:
+        try:
+            changes = corrections.correct(
+                args.id, args.assignments, by=by, catalog=catalog, archive=ArchiveStore(home.archive_dir),
+                index=index, defaults=config.records, language=config.language,
+            )
+        except corrections.CorrectionError as error:
+            raise UserError(str(error)) from None
+    if not changes:
+        print(f"[mã {args.id}] không có gì thay đổi.")
+    for change in changes:
+        print(f"[mã {args.id}] {corrections.label(change.field)}: «{change.old}» → «{change.new}» ({by})")
+    return EXIT_OK
+
+
+def _catalog_source(catalog: Catalog) -> DocumentSource:
+    """The catalog as the index sees it: documents with their metadata and page texts, and
+    their signature status from the audit trail (as `ingest` indexes them)."""
+    return DocumentSource(
+        documents_after=lambda after_id, limit: [
+            IndexedDocument.from_record(doc_id, {"signature_status": signature_status_of(signing), **metadata}, pages)
+            for doc_id, metadata, pages, signing in catalog.documents_with_texts(after_id, limit)
+        ],
+        doc_ids=catalog.document_ids,
+        count=catalog.count_documents,
+    )
+
+
+def _reindex(home: Home, engine: str, catalog: Catalog, batch_size: int = DEFAULT_BATCH) -> RebuildReport:
+    """Rebuild the index from the catalog, telling the user how far it got now and then."""
+    last_report = [time.monotonic()]
+
+    def progress(state: RebuildProgress) -> None:
+        if time.monotonic() - last_report[0] >= 5 or state.done == state.total:
+            last_report[0] = time.monotonic()
+            print(f"  chỉ mục: {state.done:,}/{state.total:,} tài liệu".replace(",", "."), file=sys.stderr)
+
+    return rebuild_index(home.index_dir, engine, _catalog_source(catalog), batch_size=batch_size,
+                         progress=progress)
+
+
+def _open_search_index(home: Home, engine: str, catalog: Catalog) -> ManagedIndex:
+    """Open the index; rebuild it from the catalog first when it is outdated or lost."""
+    index = open_index(home.index_dir, engine)
+    if index.needs_rebuild or (index.count() == 0 and catalog.count_documents() > 0):
+        index.close()
+        print("Chỉ mục tìm kiếm cần dựng lại (phiên bản mới, đổi bộ máy tìm kiếm hoặc bị mất); "
+              "đang dựng lại từ danh mục...", file=sys.stderr)
+        _reindex(home, engine, catalog)
+        index = open_index(home.index_dir, engine)
+    return index
+
+
+def _search_options(args) -> SearchOptions:
+    try:
+        filters = SearchFilters(
+            date_from=parse_day(args.date_from) if args.date_from else None,
+            date_to=parse_day(args.date_to, end=True) if args.date_to else None,
+            doc_type=args.type, issuing_body=args.agency, profile=args.profile,
+            signature_status=args.signature,
+        )
+    except DateInputError as error:
+        raise UserError(str(error)) from error
+    return SearchOptions(filters=filters, sort=Sort(args.sort))
+
+
+def _search_result_json(hit: SearchHit, row, archive: ArchiveStore) -> dict:
+    return {
+        "id": hit.doc_id,
+        "score": round(hit.score, 4),
+        "title": hit.title,
+        "number": hit.number,
+        "date": hit.issue_date.isoformat() if hit.issue_date else None,
+        "type": hit.doc_type,
+        "issuing_body": hit.issuing_body,
+        "profile": hit.profile,
+        "signature_status": hit.signature_status,
+        "snippet": hit.snippet,  # HTML: escaped text, matched words in <mark>
+        "snippet_page": hit.snippet_page,
+        "pages": row.page_count,
+        "pdfa": str(archive.path(row.pdfa_file)),
+    }
+
+
 def cmd_search(args) -> int:
     home = _open_home(args)
     config = home.config()
-    with Catalog(home.catalog_path) as catalog, open_index(home.index_dir, config.index_engine) as index:
-        hits = index.search(args.query, limit=args.limit)
+    options = _search_options(args)
+    if not args.query.strip() and options.filters.is_empty:
+        raise UserError("hãy nhập từ khóa, hoặc ít nhất một điều kiện lọc (--from, --to, --type, --agency ...)")
+    with Catalog(home.catalog_path) as catalog, _open_search_index(home, config.index_engine, catalog) as index:
+        hits = index.search(args.query, limit=args.limit, options=options)
         # The catalog is the truth: an index entry without a catalog row is never shown.
         rows = catalog.get_many([hit.doc_id for hit in hits])
         archive = ArchiveStore(home.archive_dir)
-    results = [
-        {
-            "id": hit.doc_id,
-            "score": round(hit.score, 4),
-            "title": rows[hit.doc_id].metadata.get("title"),
-            "number": rows[hit.doc_id].metadata.get("number"),
-            "pages": rows[hit.doc_id].page_count,
-            "pdfa": str(archive.path(rows[hit.doc_id].pdfa_file)),
-        }
-        for hit in hits
-        if hit.doc_id in rows
-    ]
+    results = [_search_result_json(hit, rows[hit.doc_id], archive) for hit in hits if hit.doc_id in rows]
+    asked = f"«{args.query}»" if args.query.strip() else "các điều kiện đã chọn"
     if args.json:
-        _print_json({"query": args.query, "count": len(results), "results": results})
+        _print_json({"query": args.query, "sort": options.sort.value, "count": len(results), "results": results})
         return EXIT_OK
     if not results:
-        print(f"Không tìm thấy tài liệu nào cho «{args.query}».")
+        print(f"Không tìm thấy tài liệu nào cho {asked}.")
         return EXIT_OK
-    print(f"Tìm thấy {len(results)} tài liệu cho «{args.query}»:")
+    order = " (mới nhất trước)" if options.sort is Sort.DATE or not args.query.strip() else ""
+    print(f"Tìm thấy {len(results)} tài liệu cho {asked}{order}:")
     for rank, result in enumerate(results, start=1):
-        number = f" — số {result['number']}" if result["number"] else ""
-        print(f"{rank:>3}. [mã {result['id']}] {result['title']}{number} ({result['pages']} trang)")
+        details = [f"số {result['number']}"] if result["number"] else []
+        if result["date"]:
+            details.append("ngày " + ".".join(reversed(result["date"].split("-"))).replace(".", "/"))
+        details += [value for value in (result["type"], result["issuing_body"]) if value]
+        print(f"{rank:>3}. [mã {result['id']}] {result['title']}"
+              + "".join(f" — {detail}" for detail in details) + f" ({result['pages']} trang)")
+        if result["snippet"]:
+            print(f"     trang {result['snippet_page']}: {plain_snippet(result['snippet'])}")
         print(f"     {result['pdfa']}")
     return EXIT_OK
+
+
+def cmd_reindex(args) -> int:
+    home = _open_home(args)
+    engine = home.config().index_engine
+    with Catalog(home.catalog_path) as catalog:
+        print(f"Dựng lại chỉ mục tìm kiếm ({engine}) từ danh mục: {catalog.count_documents():,} tài liệu"
+              .replace(",", "."))
+        report = _reindex(home, engine, catalog, batch_size=args.batch_size)
+    if report.resumed_from:
+        print(f"  (tiếp tục lần dựng dở trước, sau tài liệu mã {report.resumed_from})")
+    print(f"Xong: chỉ mục có {report.indexed:,} tài liệu.".replace(",", "."))
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    home = _open_home(args)
+    with Catalog(home.catalog_path) as catalog, open_index(home.index_dir, home.config().index_engine) as index:
+        report = check_index(index, catalog.document_ids())
+    if args.json:
+        _print_json({"ok": report.ok, "catalog_documents": report.catalog_count,
+                     "indexed_documents": report.index_count, "needs_rebuild": report.needs_rebuild,
+                     "missing_from_index": list(report.missing), "gone_from_catalog": list(report.orphaned)})
+        return EXIT_OK if report.ok else EXIT_FAILED
+    print(f"Danh mục: {report.catalog_count} tài liệu; chỉ mục tìm kiếm: {report.index_count} tài liệu.")
+    if report.needs_rebuild:
+        print("Chỉ mục được tạo bởi phiên bản khác hoặc bộ máy tìm kiếm khác: cần dựng lại.")
+    if report.missing:
+        print(f"{len(report.missing)} tài liệu có trong danh mục nhưng không tìm được: mã "
+              + _some_ids(report.missing))
+    if report.orphaned:
+        print(f"{len(report.orphaned)} tài liệu trong chỉ mục không còn trong danh mục: mã "
+              + _some_ids(report.orphaned))
+    if report.ok:
+        print("Chỉ mục khớp với danh mục.")
+        return EXIT_OK
+    print("Chạy `sohoa reindex` để dựng lại chỉ mục từ danh mục.")
+    return EXIT_FAILED
+
+
+def _some_ids(ids: tuple[int, ...], shown: int = 20) -> str:
+    return ", ".join(map(str, ids[:shown])) + (f" ... (và {len(ids) - shown} mã khác)" if len(ids) > shown else "")
+
+
+def cmd_watch(args) -> int:
+    home = _open_home(args)
+    home.config()  # a mistake in config.toml is reported before anything starts
+    settings = load_watch_settings(home.config_path)
+    # The service says each event in a plain sentence; its log lines go to the log file only.
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.addFilter(lambda record: not record.name.startswith("sohoa.watch"))
+    try:
+        return run_service(home, settings, events=EventLog(sys.stdout),
+                           log_file=str(home.root / "logs" / "sohoa.log"))
+    except ServiceAlreadyRunning as error:
+        raise UserError(str(error)) from None
+
+
+def cmd_status(args) -> int:
+    home = _open_home(args)
+    with Catalog(home.catalog_path) as catalog:
+        report = status_report(catalog, running_service_pid(home.root))
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        print("\n".join(describe(report)))
+    return EXIT_OK
+
+
+def _agency_signer(config):
+    """The signing identity, opened once for the whole run (the token's PIN entered once);
+    nothing when signing is off."""
+    if not config.signing.enabled:
+        return contextlib.nullcontext(None)
+    return open_agency_signer(config.signing, config.verify.trust_roots)
+
+
+def _print_verdict(result: archive_checks.RecordVerdict, args) -> None:
+    if args.json:
+        _print_json(result.as_dict())
+        return
+    if args.csv:
+        return  # the table is printed whole at the end
+    if not result.ok:
+        print(f"✗ [mã {result.id}] {result.name}: " + "; ".join(result.problems))
+    else:
+        signatures = [s for s in result.verification.signatures if s.kind == "signature"]
+        said = ", ".join(f"ký bởi {s.signer} lúc {s.time}" for s in signatures) or "chưa ký số"
+        level = f"PAdES {result.verification.level}, " if result.verification.level else ""
+        print(f"✓ [mã {result.id}] {result.name}: {level}{said}")
+    for warning in result.warnings:
+        print(f"    ! {warning}")
+
+
+def cmd_verify(args) -> int:
+    if not args.ids and not args.all:
+        raise UserError("cho biết mã tài liệu cần kiểm tra (sohoa verify 12 15) hoặc --all")
+    home = _open_home(args)
+    config = home.config()
+    online = args.online or config.verify.online
+    policy = VerifyPolicy(tuple(load_trust_roots(config.verify.trust_roots)), online=online)
+    started = archive_checks.now()
+    results, missing = [], []
+    with Catalog(home.catalog_path) as catalog:
+        archive = ArchiveStore(home.archive_dir)
+        for document_id in sorted(catalog.document_ids()) if args.all else args.ids:
+            row = catalog.get(document_id)
+            if row is None:
+                missing.append(document_id)
+                _error(f"không có tài liệu mã {document_id}")
+                continue
+            result = archive_checks.verify_record(
+                row, archive.path(row.pdfa_file), policy, archive_checks.expects_signature(catalog, row.id)
+            )
+            results.append(result)
+            _print_verdict(result, args)
+        summary = archive_checks.summarise(results, started, online, tuple(map(str, config.verify.trust_roots)))
+        archive_checks.record_run(catalog, results, summary)
+    if args.csv:
+        sys.stdout.write(archive_checks.csv_text(results))
+    elif args.json:
+        _print_json({"summary": {**summary.as_dict(), "missing": missing}})
+    else:
+        print(f"Đã kiểm tra {summary.checked} tài liệu: {summary.passed} đạt, {summary.failed} không đạt"
+              + (f" ({summary.unsigned} chưa ký số)" if summary.unsigned else "")
+              + (f"; {len(missing)} mã không có trong kho" if missing else "") + ".")
+    if args.report:
+        for path in archive_checks.write_report(Path(args.report), results, summary):
+            print(f"Báo cáo: {path}", file=sys.stderr)
+    return EXIT_FAILED if summary.failed or missing else EXIT_OK
+
+
+def cmd_timestamp_renew(args) -> int:
+    home = _open_home(args)
+    config = home.config()
+    url = config.verify.timestamp_url
+    if not url:
+        raise UserError("chưa cấu hình dịch vụ dấu thời gian (timestamp_url trong [signing] hoặc [verify])")
+    within = config.verify.renew_within_days if args.within_days is None else args.within_days
+    roots = load_trust_roots(config.verify.trust_roots)
+    counts = {"renewed": 0, "not-due": 0, "failed": 0}
+    with Catalog(home.catalog_path) as catalog:
+        archive = ArchiveStore(home.archive_dir)
+        for document_id in archive_checks.renewal_candidates(catalog):
+            row = catalog.get(document_id)
+            try:
+                outcome = archive_checks.renew_record(
+                    catalog, row, archive.path(row.pdfa_file), archive.path(row.sidecar_file),
+                    within_days=within, timestamp_url=url, trust_roots=roots,
+                )
+            except (SigningError, OSError) as error:
+                reason = getattr(error, "reason", None) or str(error)
+                outcome = archive_checks.RenewalOutcome(row.id, "failed", None, reason)
+            if outcome.status == "failed":
+                archive_checks.record_renewal_failure(catalog, row.id, outcome.reason)
+            counts[outcome.status] += 1
+            if args.json:
+                _print_json({"id": outcome.id, "status": outcome.status, "expires": outcome.expires,
+                             "reason": outcome.reason or None})
+            elif outcome.status == "renewed":
+                print(f"✓ [mã {row.id}] {row.original_name}: đã thêm dấu thời gian mới (cũ hết hạn {outcome.expires})")
+            elif outcome.status == "failed":
+                _error(f"[mã {row.id}] {row.original_name}: {outcome.reason}")
+    if not args.json:
+        print(f"Gia hạn dấu thời gian: {counts['renewed']} tài liệu, {counts['not-due']} chưa đến hạn"
+              f" (trong {within} ngày), {counts['failed']} lỗi.")
+    return EXIT_FAILED if counts["failed"] else EXIT_OK
 
 
 # -- parsing ----------------------------------------------------------------------------
@@ -250,13 +580,76 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", parents=[common], help="xem một tài liệu")
     show.add_argument("id", type=int, metavar="MÃ")
     show.add_argument("--json", action="store_true")
+    show.add_argument("--record", action="store_true", help="in cả siêu dữ liệu lưu trữ (Thông tư 05/2025)")
     show.set_defaults(handler=cmd_show)
 
+    review = commands.add_parser("review", parents=[common],
+                                 help="liệt kê các trường đọc được với độ tin cậy thấp, cần kiểm tra")
+    review.add_argument("--json", action="store_true", help="mỗi tài liệu một dòng JSON")
+    review.add_argument("--limit", type=int, metavar="N", help="chỉ N tài liệu đầu")
+    review.set_defaults(handler=cmd_review)
+
+    set_field = commands.add_parser("set", parents=[common], help="sửa một trường của tài liệu (ghi nhật ký)")
+    set_field.add_argument("id", type=int, metavar="MÃ")
+    set_field.add_argument("assignments", nargs="+", metavar="TRƯỜNG=GIÁ_TRỊ",
+                           help="ví dụ number=15/QĐ-SNV issue_date=27/12/2024; danh sách cách nhau bởi |")
+    set_field.add_argument("--by", metavar="NGƯỜI_SỬA", help="người sửa (mặc định: tên người dùng hệ thống)")
+    set_field.set_defaults(handler=cmd_set)
+
     search = commands.add_parser("search", parents=[common], help="tìm tài liệu")
-    search.add_argument("query", metavar="TỪ_KHÓA")
+    search.add_argument("query", metavar="TỪ_KHÓA", nargs="?", default="",
+                        help='có dấu hay không dấu; "cụm từ" trong ngoặc kép; số ký hiệu')
     search.add_argument("--json", action="store_true")
     search.add_argument("--limit", type=int, default=10, metavar="N")
+    search.add_argument("--from", dest="date_from", metavar="NGÀY", help="ban hành từ ngày (31/12/2024, 12/2024, 2024)")
+    search.add_argument("--to", dest="date_to", metavar="NGÀY", help="ban hành đến hết ngày")
+    search.add_argument("--type", metavar="LOẠI", help="loại văn bản: tên (\"quyết định\") hoặc ký hiệu (QĐ)")
+    search.add_argument("--agency", metavar="CƠ_QUAN", help="cơ quan ban hành (\"Sở Nội vụ\", \"noi vu\")")
+    search.add_argument("--profile", metavar="HỒ_SƠ", help="hồ sơ xử lý (thư mục nhận)")
+    search.add_argument("--signature", metavar="TRẠNG_THÁI", help="trạng thái chữ ký số")
+    search.add_argument("--sort", choices=[s.value for s in Sort], default="relevance",
+                        help="relevance: phù hợp nhất trước (mặc định); date: mới nhất trước")
     search.set_defaults(handler=cmd_search)
+
+    reindex = commands.add_parser("reindex", parents=[common], help="dựng lại chỉ mục tìm kiếm từ danh mục")
+    reindex.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, metavar="N",
+                         help="số tài liệu mỗi lần ghi (bộ nhớ dùng tỉ lệ với số này)")
+    reindex.set_defaults(handler=cmd_reindex)
+
+    check = commands.add_parser("check", parents=[common], help="đối chiếu chỉ mục tìm kiếm với danh mục")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=cmd_check)
+
+    watch = commands.add_parser("watch", parents=[common],
+                                help="dịch vụ theo dõi thư mục: tự số hóa bản quét thả vào inbox/<hồ sơ>/")
+    watch.set_defaults(handler=cmd_watch)
+
+    status = commands.add_parser("status", parents=[common], help="tình hình dịch vụ theo dõi thư mục")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
+
+    verify = commands.add_parser("verify", parents=[common],
+                                 help="kiểm tra mã SHA-256 và chữ ký số của tài liệu đã lưu trữ")
+    verify.add_argument("ids", nargs="*", type=int, metavar="MÃ")
+    verify.add_argument("--all", action="store_true", help="kiểm tra mọi tài liệu trong kho")
+    verify_format = verify.add_mutually_exclusive_group()
+    verify_format.add_argument("--json", action="store_true", help="mỗi tài liệu một dòng JSON, rồi dòng tổng kết")
+    verify_format.add_argument("--csv", action="store_true", help="bảng CSV")
+    verify.add_argument("--report", metavar="THƯ_MỤC", help="ghi báo cáo JSON và CSV vào thư mục này")
+    verify.add_argument("--online", action="store_true",
+                        help="kiểm tra thu hồi trực tuyến (OCSP/CRL), không chỉ dữ liệu trong tệp")
+    verify.set_defaults(handler=cmd_verify)
+
+    timestamp = commands.add_parser("timestamp", parents=[common], help="dấu thời gian lưu trữ (B-LTA)")
+    timestamp_commands = timestamp.add_subparsers(dest="timestamp_command", required=True, metavar="LỆNH")
+    renew = timestamp_commands.add_parser(
+        "renew", parents=[common],
+        help="thêm dấu thời gian mới cho tài liệu B-LTA có dấu thời gian sắp hết hạn",
+    )
+    renew.add_argument("--within-days", type=int, metavar="N",
+                       help="gia hạn khi hết hạn trong vòng N ngày (mặc định [verify] renew_within_days)")
+    renew.add_argument("--json", action="store_true")
+    renew.set_defaults(handler=cmd_timestamp_renew)
     return parser
 
 
@@ -270,6 +663,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except (UserError, ConfigError, SearchIndexError) as error:
         _error(str(error))
+        return EXIT_FAILED
+    except SigningError as error:  # the identity could not be opened: nothing was signed
+        _error(f"ký số: {error.reason}")
         return EXIT_FAILED
     except KeyboardInterrupt:
         _error("đã dừng theo yêu cầu")

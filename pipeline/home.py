@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pipeline.config import CONFIG_TEMPLATE, Config, load_config
 from pipeline.durable import write_bytes_durably
+from signing.identity import create_test_identity
 
 
 @dataclass(frozen=True)
@@ -61,4 +62,14 @@ def init_home(root: Path) -> tuple[Home, bool]:
     created = not home.config_path.exists()
     if created:
         write_bytes_durably(home.config_path, CONFIG_TEMPLATE.encode("utf-8"))
+    ensure_test_identity(home)
     return home, created
+
+
+def ensure_test_identity(home: Home) -> bool:
+    """Create the embedded test signing identity when the config uses it and it is missing
+    (a new home, or one made before signing existed), so the pipeline signs out of the box."""
+    config = home.config()
+    if not (config.signing.enabled and config.signing.uses_test_identity(home.root)):
+        return False
+    return create_test_identity(home.root, config.agency_name) is not None

@@ -1,6 +1,10 @@
 """The recipe: the steps one scan goes through to become an archived record.
 
-    receive -> load_pages -> recognise_text -> write_archival_pdf -> record
+    receive -> load_pages -> recognise_text -> read_document_header -> write_archival_pdf
+            -> sign_archival_pdf -> record
+
+(A PDF that arrives already signed takes keep_signed_original instead of the two PDF/A
+steps: it is archived byte for byte and its signatures are verified.)
 
 Each step is a function over the Job (the document's working context) and appends an
 event to the audit trail. Nothing reaches the archive, the index or the catalog before the
@@ -14,15 +18,17 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import shutil
 import subprocess
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pikepdf
 
-from index import IndexedDocument, SearchIndex
+from index import IndexedDocument, SearchIndex, signature_status_of
 from ocr.cpus import available_cpus
 from ocr.errors import TooManyPixels
 from ocr.pages import PageJob, ocr_pages
@@ -37,7 +43,14 @@ from pipeline.catalog import Catalog, Event, PageRecord
 from pipeline.config import Config
 from pipeline.durable import copy_and_hash, sha256_file
 from pipeline.home import Home
+from pipeline.header import DocumentHeader, read_header
+from pipeline.header.pdfwords import text_layer_page
+from pipeline.header.record import header_metadata, xmp_schema
+from pipeline.header.store import complete_record
 from pipeline.metadata import find_document_number
+from signing.pdfa import check_signed_pdfa
+from signing.sign import AgencySigner, load_trust_roots, open_agency_signer, sign_file
+from signing.verify import VerifyPolicy, has_signatures, verify_pdf
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +66,17 @@ def now() -> str:
 @dataclass(frozen=True)
 class IngestOptions:
     force_ocr: bool = False
+    # Who OCRs the pages (list of PageJob in, OcrPage in the same order out); None: a pool
+    # of this process's own. The watch service passes its shared, fair OCR processes.
+    page_reader: Callable[[list[PageJob]], list[OcrPage]] | None = None
+    # Metadata the caller knows beforehand (a watch profile's defaults); what the document
+    # itself says wins.
+    metadata_defaults: dict = field(default_factory=dict)
+    # Sign the PDF/A (a profile's choice); None: as [signing] enabled says.
+    sign: bool | None = None
+    # An open signing.sign.AgencySigner shared by many documents (the token logged in once);
+    # None: the configured identity is opened for this document alone.
+    signer: AgencySigner | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +114,9 @@ class Job:
     page_texts: list[str] = field(default_factory=list)
     pdfa_path: Path | None = None
     pdfa_report: PdfaReport | None = None
+    archival_flavour: str = "PDF/A-2u"
+    signature: dict | None = None  # the agency's signature, or the verdict on a signed original
+    header: DocumentHeader | None = None  # number, date, summary ... read from the pages
 
     def event(self, step: str, outcome: str = "ok", **detail) -> None:
         self.events.append(Event(step, outcome, now(), detail or None))
@@ -152,8 +179,10 @@ def recognise_text(job: Job) -> None:
         PageJob(base, i + 1, job.page_dpis[i], job.config.ocr.language, *_image_source(job, i))
         for i in todo
     ]
-    workers = job.config.ocr.workers or available_cpus()
-    results = ocr_pages(jobs, workers)
+    if job.options.page_reader is not None:
+        results = job.options.page_reader(jobs)
+    else:
+        results = ocr_pages(jobs, job.config.ocr.workers or available_cpus())
     job.ocr = dict(zip(todo, results))
     confidences = [r.mean_confidence for r in results if r.mean_confidence is not None]
     job.event(
@@ -172,20 +201,85 @@ def _image_source(job: Job, index: int) -> tuple[Path | None, int]:
     return job.original_copy, index
 
 
+def read_document_header(job: Job) -> None:
+    """Read number, date, type, summary, bodies, signer ... from the OCR'd words (or the
+    words of an existing text layer) where Nghị định 30 puts them."""
+    pages = []
+    for index, dpi in enumerate(job.page_dpis):
+        if index in job.ocr:
+            pages.append(job.ocr[index])
+        elif job.format == "pdf":
+            pages.append(text_layer_page(job.original_copy, index + 1, dpi))
+        else:
+            pages.append(None)
+    job.header = read_header(pages)
+    review = job.header.needing_review(job.config.records.review_threshold)
+    job.event("header", fields=sorted(job.header.fields), review=review)
+
+
 def write_archival_pdf(job: Job) -> None:
     """Lay the text under the images, write PDF/A-2u, validate it; a failure stops here."""
     add_text_layers(job.loaded.pdf, job.ocr)
     job.pdfa_path = job.staging / "document.pdf"
+    # Dublin Core where a header field fits, the rest in the `vanban` XMP schema
+    found = {**job.options.metadata_defaults, **_header_metadata(job)}
     info = DocumentInfo(
-        title=unicodedata.normalize("NFC", job.source.name),
+        title=found.get("summary") or unicodedata.normalize("NFC", job.source.name),
         source_name=unicodedata.normalize("NFC", job.source.name),
         created=dt.datetime.now(VIETNAM).replace(microsecond=0),
         creator_tool=f"sohoa {__version__}",
         language=job.config.language,
+        identifier=found.get("number"),
+        date=found.get("issue_date"),
+        creator=found.get("issuing_body"),
+        doc_type=found.get("doc_type"),
+        custom=xmp_schema(found, job.config.records),
     )
     job.pdfa_report = write_pdfa(job.loaded.pdf, info, job.pdfa_path)
     job.page_texts = _page_texts(job)
     job.event("pdfa", flavour="PDF/A-2u", validator=job.pdfa_report.validator, passed=True)
+
+
+def sign_archival_pdf(job: Job) -> None:
+    """The agency's PAdES signature as an incremental update of the validated PDF/A; the
+    signed file is checked as PDF/A again, and it is what gets archived and hashed."""
+    enabled = job.config.signing.enabled if job.options.sign is None else job.options.sign
+    if not enabled:
+        job.event("signed", "skipped", reason="ký số đã tắt (cấu hình hoặc hồ sơ)")
+        return
+    signed_path = job.staging / "document-signed.pdf"
+    if job.options.signer is not None:
+        result = sign_file(job.options.signer, job.pdfa_path, signed_path)
+    else:
+        with open_agency_signer(job.config.signing, job.config.verify.trust_roots) as signer:
+            result = sign_file(signer, job.pdfa_path, signed_path)
+    job.pdfa_path = signed_path
+    job.pdfa_report = result.pdfa
+    job.signature = result.as_detail()
+    job.event("signed", **job.signature)
+
+
+def keep_signed_original(job: Job) -> None:
+    """A PDF that arrives signed (born digital, from another agency) is archived byte for
+    byte: any rewrite would break its signatures. They are verified and the verdict kept
+    in the audit trail; its text (pages without any were OCR'd) goes to the index."""
+    job.pdfa_path = job.staging / "document.pdf"
+    shutil.copyfile(job.original_copy, job.pdfa_path)
+    data = job.pdfa_path.read_bytes()
+    job.pdfa_report = check_signed_pdfa(data)
+    job.archival_flavour = "PDF/A" if job.pdfa_report.passed else "PDF (bản gốc đã ký, giữ nguyên)"
+    job.event("pdfa", "skipped", reason="PDF đã được ký: lưu nguyên từng byte, không chuyển đổi",
+              is_pdfa=job.pdfa_report.passed)
+    job.page_texts = _page_texts(job)
+    roots = tuple(load_trust_roots(job.config.verify.trust_roots))
+    verdict = verify_pdf(data, VerifyPolicy(roots, online=False))
+    job.signature = {
+        "received_signed": True,
+        "ok": verdict.ok,
+        "level": verdict.level,
+        "signatures": [check.as_dict() for check in verdict.signatures],
+    }
+    job.event("signature_verified", "ok" if verdict.ok else "failed", **job.signature)
 
 
 def _page_texts(job: Job) -> list[str]:
@@ -208,6 +302,12 @@ def _pdftotext(pdf: Path, page_number: int) -> str:
 
 
 def _metadata(job: Job) -> dict:
+    found = _found_metadata(job)
+    defaults = job.options.metadata_defaults
+    return {**defaults, **{k: v for k, v in found.items() if v is not None or k not in defaults}}
+
+
+def _found_metadata(job: Job) -> dict:
     text = "\n".join(job.page_texts)
     return {
         "title": unicodedata.normalize("NFC", job.source.name),
@@ -218,7 +318,15 @@ def _metadata(job: Job) -> dict:
         "text_source": "existing" if not job.ocr else ("ocr" if not job.pages_with_text else "mixed"),
         # Blank sheets are kept (an archive keeps every sheet) and named here.
         "blank_pages": sorted(i + 1 for i, ocr in job.ocr.items() if ocr.blank),
+        # number, issue_date, doc_type, summary, issuing_body ... with each field's detail
+        **{k: v for k, v in _header_metadata(job).items() if k != "number" or v},
     }
+
+
+def _header_metadata(job: Job) -> dict:
+    if job.header is None:
+        return {}
+    return header_metadata(job.header, job.config.records.review_threshold)
 
 
 def _page_records(job: Job) -> list[PageRecord]:
@@ -276,6 +384,11 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
                 "page_count": len(pages),
                 "metadata_json": json.dumps(metadata, ensure_ascii=False),
             })
+            # The Thông tư 05 record and the duplicate check need the document's number.
+            metadata = complete_record(db, document_id, metadata, defaults=job.config.records,
+                                       language=job.config.language, process_link=files.sidecar_file)
+            if metadata.get("duplicate_of"):
+                job.event("duplicate", "warning", of=metadata["duplicate_of"], number=metadata.get("number"))
             job.event("archived", directory=files.directory)
             sidecar = _sidecar(document_id, job, files, pdfa_sha256, pdfa_size, metadata, pages)
             archive.store(files, original=job.original_copy, pdfa=job.pdfa_path, sidecar=sidecar)
@@ -285,12 +398,11 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
                 (hashlib.sha256(sidecar).hexdigest(), document_id),
             )
             Catalog.insert_pages(db, document_id, pages)
-            index.add(IndexedDocument(
-                doc_id=document_id,
-                text="\n\n".join(job.page_texts),
-                number=metadata["number"],
-                title=metadata["title"],
-            ))
+            # The same mapping as `sohoa reindex`: metadata, page texts and the signing
+            # events as catalogued.
+            signature = signature_status_of((e.step, e.outcome) for e in job.events)
+            index.add(IndexedDocument.from_record(
+                document_id, {"signature_status": signature, **metadata}, job.page_texts))
             indexed = True
             job.event("indexed", engine=job.config.index_engine)
             Catalog.insert_events(db, document_id, job.events)
@@ -333,11 +445,12 @@ def _sidecar(document_id: int, job: Job, files: ArchivedFiles, pdfa_sha256: str,
         },
         "pdfa": {
             "file": Path(files.pdfa_file).name,
-            "flavour": "PDF/A-2u",
+            "flavour": job.archival_flavour,
             "size": pdfa_size,
             "sha256": pdfa_sha256,
             "validator": job.pdfa_report.validator,
         },
+        "signature": job.signature,
         "metadata": metadata,
         "pages": [
             {"number": p.number, "text_source": p.text_source, "dpi": p.dpi, "ocr_confidence": p.ocr_confidence,
@@ -365,7 +478,12 @@ def ingest_file(source: Path, *, home: Home, config: Config, catalog: Catalog, a
             return _already_archived(existing, job, catalog, archive)
         load_pages(job)
         recognise_text(job)
-        write_archival_pdf(job)
+        read_document_header(job)
+        if job.format == "pdf" and has_signatures(job.original_copy):
+            keep_signed_original(job)
+        else:
+            write_archival_pdf(job)
+            sign_archival_pdf(job)
         return record(job, catalog, archive, index)
 
 

@@ -1,8 +1,9 @@
 """The metadata known so far about a document, read from its text.
 
-For now: the document's number and symbol (số ký hiệu) from the `Số:` line of the header,
-tolerant of the OCR damage seen most (`S6:`, `Sô:`, `So:`); a full header reader replaces
-this later.
+The document's number and symbol (số ký hiệu) from the `Số:` line in flat text, tolerant of
+the OCR damage seen most (`S6:`, `Sô:`, `So:`). The header reader (pipeline/header) reads the
+number and every other field from the words' positions; this remains the fallback for pages it
+cannot read, and the reference bench/extraction.py compares it with.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ import pytest
 
 from tests.fixtures import scans
 
+# The test PKI (certomancer on loopback) and SoftHSM2 token of the signing tests.
+pytest_plugins = ["tests.pki.fixtures"]
+
 SOHOA = Path(sys.executable).parent / "sohoa"
 
 

@@ -53,7 +53,8 @@ def test_every_step_is_an_event_in_the_audit_trail(archived, archive_home):
     shown = run_sohoa(archive_home, "show", str(archived["tiff"].result["id"]), "--json")
     assert shown.returncode == 0, shown.stderr
     events = json.loads(shown.stdout)["events"]
-    assert [e["step"] for e in events] == ["received", "loaded", "ocr", "pdfa", "archived", "indexed"]
+    assert [e["step"] for e in events] == ["received", "loaded", "ocr", "header", "pdfa", "signed", "archived",
+                                           "indexed"]
     assert all(e["outcome"] == "ok" and e["at"].endswith("+07:00") for e in events)
     assert events[2]["detail"]["pages"] == [1, 2, 3]
 

@@ -1,0 +1,194 @@
+"""`sohoa set ID field=value`: a person corrects what the header reader read.
+
+The correction changes the catalog (metadata, field row, duplicate key, one audit event per
+field saying who changed what, when, from which value), the record's JSON sidecar and the
+search index, as one unit: the catalog transaction commits last; if anything fails before,
+the sidecar and the index entry are put back. The archived PDF/A is not rewritten (it may
+be signed): its XMP keeps what was read at archiving time, with the reader's confidences.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+
+from index import IndexedDocument, SearchIndex
+from pipeline.archive import ArchiveStore
+from pipeline.catalog import Catalog, Event
+from pipeline.durable import write_bytes_durably
+from pipeline.header.fields import FIELD_LABELS, FIELD_NAMES, LIST_FIELDS
+from pipeline.header.record import CODE_LISTS, DEFAULTED, RECORD_LABELS, RecordDefaults, archival_record, duplicate_key
+from pipeline.header.store import find_duplicates, store_fields
+from pipeline.header.text import nfc
+
+log = logging.getLogger(__name__)
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
+SETTABLE = tuple(FIELD_NAMES) + DEFAULTED
+_NUMBER = re.compile(r"^(?P<serial>\d+)(?:/(?P<year>\d{4}))?/(?P<symbol>[^/\s]+)$")
+
+
+class CorrectionError(Exception):
+    """A correction that cannot be made, said in one line."""
+
+
+@dataclass(frozen=True)
+class Correction:
+    field: str
+    old: object
+    new: object
+
+
+def who_is_editing(option: str | None) -> str:
+    """--by when given, else the operating system's user name."""
+    if option and option.strip():
+        return nfc(option.strip())
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return f"uid {os.getuid()}"
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    field, sep, value = nfc(text).partition("=")
+    field = field.strip()
+    if not sep or not field:
+        raise CorrectionError(f"«{text}»: viết TRƯỜNG=GIÁ_TRỊ, ví dụ number=15/QĐ-SNV")
+    if field not in SETTABLE:
+        raise CorrectionError(f"không có trường «{field}»; các trường sửa được: {', '.join(SETTABLE)}")
+    return field, value.strip()
+
+
+def _value(field: str, raw: str):
+    """The typed value of a correction; ValueError with the reason."""
+    if raw == "":
+        return None
+    if field == "issue_date":
+        for form in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
+            try:
+                return dt.datetime.strptime(raw, form).date().isoformat()
+            except ValueError:
+                continue
+        raise ValueError(f"ngày «{raw}» không hợp lệ (viết 02/03/2018)")
+    if field == "number" and not _NUMBER.match("".join(raw.split())):
+        raise ValueError(f"số ký hiệu «{raw}» không đúng dạng 268/SGTVT-VP hoặc 30/2020/NĐ-CP")
+    if field in CODE_LISTS and raw not in CODE_LISTS[field]:
+        allowed = ", ".join(f"{code} ({name})" for code, name in CODE_LISTS[field].items())
+        raise ValueError(f"mã «{raw}» không hợp lệ cho {field}: dùng {allowed}")
+    if field in LIST_FIELDS or field == "keywords":
+        return [item.strip() for item in raw.split("|") if item.strip()]
+    if field == "number":
+        return "".join(raw.split())
+    return raw
+
+
+def _set_header_field(metadata: dict, field: str, value, old_detail: dict | None) -> None:
+    details = metadata.setdefault("header", {})
+    if value is None:
+        metadata.pop(field, None)
+        details.pop(field, None)
+    else:
+        metadata[field] = value
+        detail = {"value": value, "confidence": 1.0, "source": "manual"}
+        for kept in ("page", "box"):  # where it is on the page has not changed
+            if old_detail and kept in old_detail:
+                detail[kept] = old_detail[kept]
+        details[field] = detail
+    metadata["review"] = [name for name in metadata.get("review", []) if name != field]
+
+
+def apply(metadata: dict, field: str, value) -> list[Correction]:
+    """Change the metadata dict in place; the number's parts follow the number."""
+    if field in DEFAULTED:
+        record = metadata.setdefault("record", {})
+        old = record.get(field)
+        record[field] = value if value is not None else ""
+        return [Correction(field, old, value)]
+    changes = [Correction(field, metadata.get(field), value)]
+    _set_header_field(metadata, field, value, (metadata.get("header") or {}).get(field))
+    if field == "number" and value is not None:
+        parts = _NUMBER.match(value)
+        for part, part_value in (("serial", parts["serial"]), ("symbol", parts["symbol"]),
+                                 ("number_year", parts["year"])):
+            if metadata.get(part) != part_value:
+                changes.append(Correction(part, metadata.get(part), part_value))
+                _set_header_field(metadata, part, part_value, (metadata.get("header") or {}).get(part))
+    return changes
+
+
+def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catalog, archive: ArchiveStore,
+            index: SearchIndex, defaults: RecordDefaults, language: str) -> list[Correction]:
+    """Apply `field=value` corrections to one document; returns what changed."""
+    row = catalog.get(document_id)
+    if row is None:
+        raise CorrectionError(f"không có tài liệu mã {document_id}")
+    metadata = json.loads(json.dumps(row.metadata))
+    changes: list[Correction] = []
+    for assignment in assignments:
+        field, raw = parse_assignment(assignment)
+        try:
+            value = _value(field, raw)
+        except ValueError as error:
+            raise CorrectionError(str(error)) from None
+        changes += apply(metadata, field, value)
+    changes = [c for c in changes if c.old != c.new]
+    if not changes:
+        return []
+    metadata["record"] = archival_record(metadata, document_id=document_id, defaults=defaults, language=language,
+                                         process_link=(metadata.get("record") or {}).get("process_link", ""))
+    at = dt.datetime.now(VIETNAM).isoformat(timespec="seconds")
+    events = [Event("corrected", "ok", at, {"field": c.field, "old": c.old, "new": c.new, "by": by})
+              for c in changes]
+    sidecar_path = archive.path(row.sidecar_file)
+    old_sidecar = sidecar_path.read_bytes()
+    pages = [page.text for page in catalog.pages(document_id)]
+    sidecar_written = indexed = False
+    try:
+        with catalog.transaction() as db:
+            key = duplicate_key(metadata)
+            duplicates = find_duplicates(db, key, document_id)
+            metadata.pop("duplicate_of", None)
+            if duplicates:
+                metadata["duplicate_of"] = duplicates
+            sidecar = _new_sidecar(old_sidecar, metadata, events)
+            db.execute("UPDATE documents SET metadata_json = ?, duplicate_key = ?, sidecar_sha256 = ? WHERE id = ?",
+                       (json.dumps(metadata, ensure_ascii=False), key, hashlib.sha256(sidecar).hexdigest(),
+                        document_id))
+            store_fields(db, document_id, metadata)
+            Catalog.insert_events(db, document_id, events)
+            write_bytes_durably(sidecar_path, sidecar)
+            sidecar_written = True
+            index.add(IndexedDocument.from_record(document_id, metadata, pages))
+            indexed = True
+    except BaseException:
+        if sidecar_written:
+            _quietly(write_bytes_durably, sidecar_path, old_sidecar)
+        if indexed:
+            _quietly(index.add, IndexedDocument.from_record(document_id, row.metadata, pages))
+        raise
+    return changes
+
+
+def _new_sidecar(old: bytes, metadata: dict, events: list[Event]) -> bytes:
+    sidecar = json.loads(old)
+    sidecar["metadata"] = metadata
+    sidecar.setdefault("events", []).extend(
+        {"step": e.step, "outcome": e.outcome, "at": e.at, "detail": e.detail} for e in events
+    )
+    return json.dumps(sidecar, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _quietly(action, *args) -> None:
+    try:
+        action(*args)
+    except Exception:  # the original error is the one to report
+        log.exception("could not undo a partial correction")
+
+
+def label(field: str) -> str:
+    return FIELD_LABELS.get(field) or RECORD_LABELS.get(field) or field

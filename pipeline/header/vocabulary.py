@@ -1,0 +1,102 @@
+"""What a Nghị định 30 header is made of: types and symbols, marks, authority prefixes, and
+the capitals OCR is checked against (bodies, titles, provinces)."""
+
+from __future__ import annotations
+
+from pipeline.header.text import Lexicon, fold_letters
+
+# Điều 7 and Phụ lục III of Nghị định 30/2020, plus the legal normative types whose symbols
+# appear in numbers with a year (30/2020/NĐ-CP, 05/2025/TT-BNV).
+TYPE_BY_SYMBOL: dict[str, str] = {
+    "NQ": "Nghị quyết", "QĐ": "Quyết định", "CT": "Chỉ thị", "QC": "Quy chế", "QyĐ": "Quy định",
+    "TC": "Thông cáo", "TB": "Thông báo", "HD": "Hướng dẫn", "CTr": "Chương trình",
+    "KH": "Kế hoạch", "PA": "Phương án", "ĐA": "Đề án", "DA": "Dự án", "BC": "Báo cáo",
+    "BB": "Biên bản", "TTr": "Tờ trình", "HĐ": "Hợp đồng", "CĐ": "Công điện",
+    "BGN": "Bản ghi nhớ", "BTT": "Bản thỏa thuận", "GUQ": "Giấy ủy quyền", "GM": "Giấy mời",
+    "GGT": "Giấy giới thiệu", "GNP": "Giấy nghỉ phép", "PG": "Phiếu gửi", "PC": "Phiếu chuyển",
+    "PB": "Phiếu báo", "SY": "Bản sao y", "TrS": "Bản trích sao", "SL": "Bản sao lục",
+    "NĐ": "Nghị định", "TT": "Thông tư", "TTLT": "Thông tư liên tịch", "L": "Luật",
+}
+SYMBOL_BY_TYPE = {name: symbol for symbol, name in TYPE_BY_SYMBOL.items()}
+CONG_VAN = "Công văn"
+# The heading as printed: the type's name in capitals ("QUYẾT ĐỊNH").
+TYPE_BY_HEADING: dict[str, str] = {name.upper(): name for name in TYPE_BY_SYMBOL.values()}
+TYPE_BY_HEADING["LUẬT"] = "Luật"
+# Symbols by their folded, upper-case spelling ("QD" -> ["QĐ"], "HD" -> ["HD", "HĐ"]).
+SYMBOLS_BY_FOLD: dict[str, list[str]] = {}
+for _symbol in TYPE_BY_SYMBOL:
+    SYMBOLS_BY_FOLD.setdefault(fold_letters(_symbol).upper(), []).append(_symbol)
+
+SUMMARY_PREFIXES = {"ve viec": "Về việc", "vv": "V/v"}
+
+URGENCY = ("HỎA TỐC", "THƯỢNG KHẨN", "KHẨN")
+CONFIDENTIALITY = ("TUYỆT MẬT", "TỐI MẬT", "MẬT")
+CIRCULATION = ("XEM XONG TRẢ LẠI", "LƯU HÀNH NỘI BỘ")
+MARKS = {**{m: "urgency" for m in URGENCY}, **{m: "confidentiality" for m in CONFIDENTIALITY},
+         **{m: "circulation" for m in CIRCULATION}}
+
+# Authority prefixes of the signer's title: thay mặt, ký thay, thừa lệnh, thừa ủy quyền, quyền.
+AUTHORITY_PREFIXES = ("TM.", "KT.", "TL.", "TUQ.", "Q.")
+
+# First words of a body's name: a header line starting with one begins a new body (the
+# issuing body under its parent); any other line continues the name above it
+# ("ỦY BAN NHÂN DÂN" / "TỈNH BÌNH ĐỊNH").
+BODY_STARTS = (
+    "ỦY BAN", "UBND", "HỘI ĐỒNG", "HĐND", "BỘ", "SỞ", "CỤC", "CHI CỤC", "TỔNG CỤC", "VỤ", "PHÒNG",
+    "BAN", "VĂN PHÒNG", "TRUNG TÂM", "THANH TRA", "BỆNH VIỆN", "TRƯỜNG", "VIỆN", "ĐẠI HỌC",
+    "TÒA ÁN", "KHO BẠC", "CÔNG AN", "BỘ CHỈ HUY", "TỔNG CÔNG TY", "CÔNG TY", "ĐẢNG ỦY", "HỘI",
+    "CHÍNH PHỦ", "THỦ TƯỚNG", "QUỐC HỘI", "ĐÀI", "BÁO", "BẢO HIỂM", "ĐOÀN",
+)
+BODY_START_KEYS = {tuple(fold_letters(w) for w in start.split()) for start in BODY_STARTS}
+
+PROVINCES = (
+    "An Giang", "Bà Rịa - Vũng Tàu", "Bắc Giang", "Bắc Kạn", "Bạc Liêu", "Bắc Ninh", "Bến Tre",
+    "Bình Định", "Bình Dương", "Bình Phước", "Bình Thuận", "Cà Mau", "Cao Bằng", "Cần Thơ",
+    "Đà Nẵng", "Đắk Lắk", "Đắk Nông", "Điện Biên", "Đồng Nai", "Đồng Tháp", "Gia Lai", "Hà Giang",
+    "Hà Nam", "Hà Nội", "Hà Tĩnh", "Hải Dương", "Hải Phòng", "Hậu Giang", "Hòa Bình", "Hồ Chí Minh",
+    "Huế", "Hưng Yên", "Khánh Hòa", "Kiên Giang", "Kon Tum", "Lai Châu", "Lâm Đồng", "Lạng Sơn",
+    "Lào Cai", "Long An", "Nam Định", "Nghệ An", "Ninh Bình", "Ninh Thuận", "Phú Thọ", "Phú Yên",
+    "Quảng Bình", "Quảng Nam", "Quảng Ngãi", "Quảng Ninh", "Quảng Trị", "Sóc Trăng", "Sơn La",
+    "Tây Ninh", "Thái Bình", "Thái Nguyên", "Thanh Hóa", "Thừa Thiên Huế", "Tiền Giang",
+    "Trà Vinh", "Tuyên Quang", "Vĩnh Long", "Vĩnh Phúc", "Yên Bái",
+)
+
+def _both_tone_placements(name: str) -> str:
+    """"KHÁNH HÒA/KHÁNH HOÀ": old and new tone placement are both correct spellings."""
+    new_style = (name.replace("òa", "oà").replace("óa", "oá").replace("ỏa", "oả").replace("ủy", "uỷ")
+                 .replace("ÒA", "OÀ").replace("ÓA", "OÁ").replace("ỎA", "OẢ").replace("ỦY", "UỶ"))
+    return name if new_style == name else f"{name}/{new_style}"
+
+
+# Words of bodies, titles and headings, in capitals. Multi-word phrases tell apart words that
+# fold alike ("TÀI CHÍNH", "VẬN TẢI").
+_CAPITALS = """
+ỦY BAN NHÂN DÂN/UỶ BAN NHÂN DÂN|HỘI ĐỒNG NHÂN DÂN|UBND|HĐND
+CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM/CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM
+BỘ|SỞ|CỤC|CHI CỤC|TỔNG CỤC|VỤ|PHÒNG|BAN|VĂN PHÒNG|TRUNG TÂM|THANH TRA|BỆNH VIỆN|TRƯỜNG|VIỆN
+TỈNH|THÀNH PHỐ|HUYỆN|QUẬN|THỊ XÃ|XÃ|PHƯỜNG|THỊ TRẤN|ẤP|THÔN|NHÀ NƯỚC|CHÍNH PHỦ|TRUNG ƯƠNG
+NỘI VỤ|TÀI CHÍNH|Y TẾ|GIÁO DỤC VÀ ĐÀO TẠO|XÂY DỰNG|TƯ PHÁP|CÔNG THƯƠNG|KẾ HOẠCH VÀ ĐẦU TƯ
+NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN|NÔNG NGHIỆP VÀ|PHÁT TRIỂN NÔNG THÔN|NÔNG NGHIỆP VÀ MÔI TRƯỜNG
+TÀI NGUYÊN VÀ MÔI TRƯỜNG|TÀI NGUYÊN|VÀ MÔI TRƯỜNG|MÔI TRƯỜNG|GIAO THÔNG VẬN TẢI|VẬN TẢI
+LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI|VĂN HÓA, THỂ THAO VÀ DU LỊCH/VĂN HOÁ, THỂ THAO VÀ DU LỊCH
+VĂN HÓA VÀ THỂ THAO/VĂN HOÁ VÀ THỂ THAO|VĂN HÓA/VĂN HOÁ
+KHOA HỌC VÀ CÔNG NGHỆ|THÔNG TIN VÀ TRUYỀN THÔNG|DÂN TỘC|NGOẠI VỤ|QUẢN LÝ|VĂN THƯ VÀ|LƯU TRỮ
+VĂN THƯ VÀ LƯU TRỮ NHÀ NƯỚC|LƯU TRỮ NHÀ NƯỚC|VĂN THƯ|ĐA KHOA|KHO BẠC|CÔNG AN|BẢO HIỂM XÃ HỘI
+GIÁM ĐỐC|PHÓ GIÁM ĐỐC|CHỦ TỊCH|PHÓ CHỦ TỊCH|TRƯỞNG PHÒNG|PHÓ TRƯỞNG PHÒNG|TRƯỞNG BAN
+PHÓ TRƯỞNG BAN|CHÁNH VĂN PHÒNG|PHÓ CHÁNH VĂN PHÒNG|CỤC TRƯỞNG|PHÓ CỤC TRƯỞNG|CHI CỤC TRƯỞNG
+VỤ TRƯỞNG|PHÓ VỤ TRƯỞNG|BỘ TRƯỞNG|THỨ TRƯỞNG|CHÁNH THANH TRA|HIỆU TRƯỞNG|VIỆN TRƯỞNG|TỔNG CỤC TRƯỞNG
+THỦ TƯỚNG|PHÓ THỦ TƯỚNG|BÍ THƯ|TRƯỞNG|PHÓ
+TM.|KT.|TL.|TUQ.|Q.
+HỎA TỐC/HOẢ TỐC|THƯỢNG KHẨN|KHẨN|TUYỆT MẬT|TỐI MẬT|MẬT|XEM XONG TRẢ LẠI|LƯU HÀNH NỘI BỘ
+"""
+CAPITALS = Lexicon(
+    [p.strip() for line in _CAPITALS.split("\n") for p in line.split("|") if p.strip()]
+    + list(TYPE_BY_HEADING)
+)
+# Place names are only given back their diacritics (exact folded match): a letter off may be
+# another place ("Hải Châu", "Lai Châu").
+PLACES = Lexicon((_both_tone_placements(p) for p in PROVINCES), fuzzy=False)
+PLACES_UPPER = Lexicon((_both_tone_placements(p.upper()) for p in PROVINCES), fuzzy=False)
+# In a body's name these words are followed by a proper name ("HUYỆN PHONG ĐIỀN"), which the
+# administrative vocabulary must not touch ("PHONG" is not "PHÒNG" there).
+ADMINISTRATIVE_LEVELS = ("THÀNH PHỐ", "THỊ XÃ", "THỊ TRẤN", "TỈNH", "HUYỆN", "QUẬN", "XÃ", "PHƯỜNG")

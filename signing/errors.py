@@ -1,0 +1,53 @@
+"""Why signing or verification could not be done, in words an archivist understands.
+
+Each error carries a Vietnamese reason for people and a stable English code for logs and
+JSON output, like ocr.errors.
+"""
+
+from __future__ import annotations
+
+
+class SigningError(Exception):
+    """The document could not be signed; nothing was archived."""
+
+    code = "signing-failed"
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SigningConfigError(SigningError):
+    """The [signing] or [verify] section of config.toml is wrong."""
+
+    code = "signing-config"
+
+
+class IdentityUnavailable(SigningError):
+    """The PKCS#12 file or the PKCS#11 token, key or certificate cannot be used."""
+
+    code = "identity-unavailable"
+
+
+class SecretMissing(IdentityUnavailable):
+    """No PIN or passphrase in the environment or in the configured file."""
+
+    code = "secret-missing"
+
+
+class TimestampUnavailable(SigningError):
+    """The timestamp service did not answer or answered with an error."""
+
+    code = "timestamp-unavailable"
+
+
+class RevocationDataMissing(SigningError):
+    """B-LT and B-LTA need revocation data for the whole chain; some could not be had."""
+
+    code = "revocation-data-missing"
+
+
+class SignedPdfaInvalid(SigningError):
+    """The signed file is no longer valid PDF/A; it must not be archived."""
+
+    code = "signed-pdfa-invalid"

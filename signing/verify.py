@@ -1,0 +1,339 @@
+"""Verify the signatures of a PDF, as an archivist needs: one verdict, plain reasons.
+
+For each signature: is it intact (the signed bytes hash to what was signed, the signature
+value checks out); what does it cover (the whole file, or a revision followed only by
+validation data and timestamps); does the signer's certificate chain reach a configured
+trust root; was it revoked or expired at the time that counts; are its timestamps valid.
+Both /adbe.pkcs7.detached and /ETSI.CAdES.detached are accepted; pyHanko does the checks.
+
+Time that counts: a signature with an RFC 3161 timestamp is judged at the timestamp's
+time (the timestamp proves it existed then), with the revocation data embedded in the
+file's DSS; a signature without one is judged now. Revocation is read from the file only
+(offline) unless `online` is asked for; a signature whose file holds no revocation data is
+then reported as not checked for revocation, a warning, not a failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+from asn1crypto import cms, tsp
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import (
+    DocumentSecurityStore,
+    EmbeddedPdfSignature,
+    SignatureCoverageLevel,
+    validate_pdf_signature,
+    validate_pdf_timestamp,
+)
+from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko_certvalidator import ValidationContext
+
+from signing.appearance import VIETNAM
+from signing.identity import TEST_IDENTITY_MARK
+
+ACCEPTED_SUBFILTERS = ("/adbe.pkcs7.detached", "/ETSI.CAdES.detached", "/ETSI.RFC3161")
+
+
+@dataclass(frozen=True)
+class VerifyPolicy:
+    trust_roots: tuple[asn1_x509.Certificate, ...]
+    online: bool = False
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """The verdict on one signature or document timestamp."""
+
+    field: str
+    kind: str  # "signature" or "document-timestamp"
+    subfilter: str
+    signer: str
+    time: str | None  # proven by a timestamp, else the signer's own claim; ISO 8601 +07:00
+    time_proven: bool
+    intact: bool
+    coverage: str  # "whole-file", "revision+validation-data", "revision+signatures", "modified"
+    trusted: bool
+    revocation: str  # "good", "revoked", "not-checked", "unknown"
+    timestamp_ok: bool | None  # the signature's own timestamp; None when it has none
+    test_identity: bool
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict:
+        return {
+            "field": self.field, "kind": self.kind, "subfilter": self.subfilter.lstrip("/"),
+            "signer": self.signer, "time": self.time, "time_proven": self.time_proven, "intact": self.intact,
+            "coverage": self.coverage, "trusted": self.trusted, "revocation": self.revocation,
+            "timestamp_ok": self.timestamp_ok, "test_identity": self.test_identity, "ok": self.ok,
+            "problems": list(self.problems), "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class PdfVerification:
+    signatures: tuple[SignatureCheck, ...]
+    problems: tuple[str, ...] = ()  # about the file as a whole
+    level: str | None = None  # PAdES level the file shows: B-B, B-T, B-LT, B-LTA
+
+    @property
+    def signed(self) -> bool:
+        return any(s.kind == "signature" for s in self.signatures)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(s.ok for s in self.signatures)
+
+
+def _vn(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(VIETNAM).isoformat(timespec="seconds") if moment else None
+
+
+def _tst_time(signed_data: cms.SignedData) -> dt.datetime | None:
+    try:
+        info = signed_data["encap_content_info"]["content"].parsed
+        return info["gen_time"].native if isinstance(info, tsp.TSTInfo) else None
+    except Exception:  # a damaged token is reported by the validation itself
+        return None
+
+
+def _signature_timestamp(sig: EmbeddedPdfSignature) -> dt.datetime | None:
+    unsigned = sig.signer_info["unsigned_attrs"]
+    if unsigned.native is None:
+        return None
+    for attribute in unsigned:
+        if attribute["type"].native == "signature_time_stamp_token":
+            for token in attribute["values"]:
+                return _tst_time(token["content"])
+    return None
+
+
+def _who(certificate: asn1_x509.Certificate) -> str:
+    names = certificate.subject.native
+    return names.get("common_name") or certificate.subject.human_friendly
+
+
+def _is_test_identity(certificate: asn1_x509.Certificate) -> bool:
+    return TEST_IDENTITY_MARK in certificate.subject.human_friendly
+
+
+def _trust_problem(status) -> tuple[str, str]:
+    """(revocation state, Vietnamese reason) for an untrusted chain."""
+    indic = str(getattr(status, "trust_problem_indic", "") or "")
+    details = getattr(status, "revocation_details", None)
+    if details is not None or "REVOKED" in indic:
+        when = _vn(details.revocation_date) if details is not None else None
+        who = "chứng thư của cơ quan cấp" if details is not None and details.ca_revoked else "chứng thư ký"
+        return "revoked", f"{who} đã bị thu hồi" + (f" từ {when}" if when else "")
+    if "NO_CERTIFICATE_CHAIN_FOUND" in indic or "NO_TRUSTED" in indic or "CHAIN_CONSTRAINTS" in indic:
+        return "unknown", "chứng thư ký không dẫn tới gốc tin cậy nào đã cấu hình"
+    if "OUT_OF_BOUNDS" in indic or "EXPIRED" in indic or "NOT_YET_VALID" in indic:
+        return "unknown", "chứng thư ký hết hạn (hoặc chưa có hiệu lực) vào thời điểm ký"
+    if "TRY_LATER" in indic or "REVOCATION" in indic or "REVINFO" in indic:
+        return "unknown", "thiếu dữ liệu thu hồi (OCSP/CRL) để kiểm tra chứng thư"
+    return "unknown", f"chứng thư ký không được tin cậy ({indic or 'không rõ lý do'})"
+
+
+def _coverage(status) -> tuple[str, str | None, str | None]:
+    """(coverage, problem, warning) from pyHanko's coverage and difference analysis."""
+    if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return "whole-file", None, None
+    if status.coverage == SignatureCoverageLevel.ENTIRE_REVISION:
+        level = status.modification_level
+        if level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES):
+            return "revision+validation-data", None, None
+        if level == ModificationLevel.FORM_FILLING and status.docmdp_ok is not False:
+            return "revision+signatures", None, "sau chữ ký này tệp có thêm chữ ký hoặc điền biểu mẫu"
+    return "modified", "tệp đã bị thay đổi sau khi ký (thêm trang, sửa nội dung...)", None
+
+
+class _Verifier:
+    def __init__(self, data: bytes, policy: VerifyPolicy):
+        self.policy = policy
+        self.reader = PdfFileReader(io.BytesIO(data), strict=False)
+        try:
+            self.dss = DocumentSecurityStore.read_dss(self.reader)
+        except NoDSSFoundError:
+            self.dss = None
+
+    def context(self, moment: dt.datetime | None, *, require_revocation: bool) -> ValidationContext:
+        kwargs = dict(
+            trust_roots=list(self.policy.trust_roots),
+            allow_fetching=self.policy.online,
+            moment=moment,
+            retroactive_revinfo=True,  # B-LT fetches OCSP just after the timestamp it covers
+            revocation_mode="hard-fail" if require_revocation else "soft-fail",
+        )
+        if self.dss is not None:
+            return self.dss.as_validation_context(kwargs)
+        return ValidationContext(**kwargs)
+
+    @property
+    def has_revocation_data(self) -> bool:
+        return self.dss is not None and bool(self.dss.ocsps or self.dss.crls)
+
+    def signature(self, sig: EmbeddedPdfSignature) -> SignatureCheck:
+        problems, warnings = [], []
+        subfilter = str(sig.sig_object.get("/SubFilter", ""))
+        if subfilter not in ACCEPTED_SUBFILTERS:
+            problems.append(f"kiểu chữ ký {subfilter or '(không rõ)'} không được chấp nhận")
+        stamped_at = _signature_timestamp(sig)
+        require = self.policy.online or self.has_revocation_data
+        context = self.context(stamped_at, require_revocation=require)
+        signer = sig.signer_cert
+        try:
+            status = validate_pdf_signature(sig, signer_validation_context=context)
+        except (SignatureValidationError, ValueError) as error:
+            return SignatureCheck(
+                field=str(sig.field_name), kind="signature", subfilter=subfilter,
+                signer=_who(signer), time=None, time_proven=False, intact=False,
+                coverage="modified", trusted=False, revocation="unknown", timestamp_ok=None,
+                test_identity=_is_test_identity(signer),
+                problems=(*problems, f"chữ ký hỏng, không đọc được ({error})"),
+            )
+        if not status.intact:
+            problems.append("nội dung đã bị sửa sau khi ký (mã băm không khớp)")
+        elif not status.valid:
+            problems.append("giá trị chữ ký sai")
+        coverage, problem, warning = _coverage(status)
+        problems += [problem] if problem else []
+        warnings += [warning] if warning else []
+        revocation = "good" if require else "not-checked"
+        if not status.trusted and status.intact and status.valid:  # a broken one has no trust to judge
+            revocation, reason = _trust_problem(status)
+            problems.append(reason)
+        elif not status.trusted:
+            revocation = "unknown"
+        elif not require:
+            warnings.append("tệp không chứa dữ liệu thu hồi: chưa kiểm tra thu hồi (dùng --online)")
+        timestamp_ok = None
+        if status.timestamp_validity is not None:
+            ts = status.timestamp_validity
+            timestamp_ok = bool(ts.intact and ts.valid and ts.trusted)
+            if not timestamp_ok:
+                problems.append("dấu thời gian của chữ ký không hợp lệ hoặc không được tin cậy")
+        test_identity = _is_test_identity(signer)
+        if test_identity:
+            warnings.append("ký bằng danh tính THỬ NGHIỆM của sohoa: không có giá trị pháp lý")
+        claimed = stamped_at or status.signer_reported_dt
+        return SignatureCheck(
+            field=str(sig.field_name), kind="signature", subfilter=subfilter,
+            signer=_who(signer), time=_vn(claimed), time_proven=bool(stamped_at and timestamp_ok),
+            intact=bool(status.intact and status.valid), coverage=coverage, trusted=bool(status.trusted),
+            revocation=revocation, timestamp_ok=timestamp_ok, test_identity=test_identity,
+            problems=tuple(problems), warnings=tuple(warnings),
+        )
+
+    def document_timestamp(self, sig: EmbeddedPdfSignature, judged_at: dt.datetime | None) -> SignatureCheck:
+        """judged_at: the time of the next document timestamp (which protects this one),
+        or None for the newest one, judged now."""
+        problems, warnings = [], []
+        stamped_at = _tst_time(sig.signed_data)
+        require = self.policy.online or (judged_at is not None and self.has_revocation_data)
+        try:
+            status = validate_pdf_timestamp(sig, validation_context=self.context(judged_at, require_revocation=require))
+        except (SignatureValidationError, ValueError) as error:
+            return SignatureCheck(
+                field=str(sig.field_name), kind="document-timestamp", subfilter="/ETSI.RFC3161",
+                signer=_who(sig.signer_cert), time=_vn(stamped_at), time_proven=False,
+                intact=False, coverage="modified", trusted=False, revocation="unknown", timestamp_ok=False,
+                test_identity=False, problems=(f"dấu thời gian tài liệu hỏng ({error})",),
+            )
+        if not (status.intact and status.valid):
+            problems.append("dấu thời gian tài liệu không khớp nội dung tệp")
+        coverage, problem, _ = _coverage(status)
+        problems += [problem] if problem else []
+        revocation = "good" if require else "not-checked"
+        if not status.trusted:
+            revocation, reason = _trust_problem(status)
+            problems.append("dấu thời gian tài liệu: " + reason)
+        return SignatureCheck(
+            field=str(sig.field_name), kind="document-timestamp", subfilter="/ETSI.RFC3161",
+            signer=_who(sig.signer_cert), time=_vn(stamped_at), time_proven=not problems,
+            intact=bool(status.intact and status.valid), coverage=coverage, trusted=bool(status.trusted),
+            revocation=revocation, timestamp_ok=not problems, test_identity=False,
+            problems=tuple(problems), warnings=tuple(warnings),
+        )
+
+
+def verify_pdf(data: bytes, policy: VerifyPolicy) -> PdfVerification:
+    """Every signature and document timestamp of the file, checked."""
+    try:
+        verifier = _Verifier(data, policy)
+        embedded = verifier.reader.embedded_signatures
+    except Exception as error:  # not a readable PDF at all: that is the verdict
+        return PdfVerification(signatures=(), problems=(f"không đọc được tệp PDF ({type(error).__name__}: {error})",))
+    checks = []
+    doc_timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
+    times = [_tst_time(s.signed_data) for s in doc_timestamps]
+    for sig in embedded:
+        if sig.sig_object_type == "/DocTimeStamp":
+            index = doc_timestamps.index(sig)
+            judged_at = times[index + 1] if index + 1 < len(times) else None
+            checks.append(verifier.document_timestamp(sig, judged_at))
+        else:
+            checks.append(verifier.signature(sig))
+    return PdfVerification(signatures=tuple(checks), level=_level(checks, verifier))
+
+
+def _level(checks: list[SignatureCheck], verifier: _Verifier) -> str | None:
+    signatures = [c for c in checks if c.kind == "signature"]
+    if not signatures:
+        return None
+    if any(c.kind == "document-timestamp" for c in checks):
+        return "B-LTA"
+    if verifier.has_revocation_data:
+        return "B-LT"
+    return "B-T" if signatures[-1].timestamp_ok is not None else "B-B"
+
+
+def newest_timestamp_expiry(data: bytes) -> tuple[str, dt.datetime] | None:
+    """("document-timestamp" or "signature-timestamp", expiry of its TSA certificate) for
+    the newest timestamp in the file, or None when it has none."""
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    embedded = reader.embedded_signatures
+    doc_timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
+    if doc_timestamps:
+        return "document-timestamp", doc_timestamps[-1].signer_cert["tbs_certificate"]["validity"]["not_after"].native
+    for sig in reversed(embedded):
+        unsigned = sig.signer_info["unsigned_attrs"]
+        if unsigned.native is None:
+            continue
+        for attribute in unsigned:
+            if attribute["type"].native == "signature_time_stamp_token":
+                token = attribute["values"][0]["content"]
+                certs = [c.chosen for c in token["certificates"]]
+                signer_serial = token["signer_infos"][0]["sid"].chosen
+                for cert in certs:
+                    if isinstance(signer_serial, cms.IssuerAndSerialNumber) and cert.serial_number == signer_serial[
+                        "serial_number"
+                    ].native:
+                        return "signature-timestamp", cert["tbs_certificate"]["validity"]["not_after"].native
+    return None
+
+
+def has_signatures(path) -> bool:
+    """Whether the PDF holds a filled signature field (a signature or document timestamp)."""
+    import pikepdf
+
+    def signed(field, depth: int = 0) -> bool:
+        if depth > 16:
+            return False
+        if field.get("/FT") == "/Sig" and field.get("/V") is not None:
+            return True
+        return any(signed(kid, depth + 1) for kid in field.get("/Kids", []))
+
+    try:
+        with pikepdf.open(path) as pdf:
+            form = pdf.Root.get("/AcroForm")
+            return form is not None and any(signed(f) for f in form.get("/Fields", []))
+    except pikepdf.PdfError:
+        return False  # the loading step reports the damage

@@ -1,0 +1,369 @@
+"""The desk: takes files in, and writes down how each job ended. One thread, one order.
+
+Taking a file in: a path seen by an event or a walk is watched until it is steady
+(steadiness.py); then its bytes are copied into tmp/watch/received/, hashed, and the job is
+committed as `received` (or at once as `duplicate`, or `failed` when it is in no profile's
+folder) and handed to the dispatcher.
+
+Writing down the end: the job's end state is committed first, then the inbox file is
+moved or deleted (outcomes.py), then that is committed too. Every step is safe to redo,
+so a crash anywhere is finished at the next start (recover()).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import queue
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path, PurePath
+
+from pipeline.durable import copy_and_hash, fsync_dir
+from pipeline.home import Home
+from watch_folders.eventlog import EventLog
+from watch_folders.finder import walk_files
+from watch_folders.jobs import FINAL, JobRow, JobStore, now, stamp
+from watch_folders.names import is_ignored, is_utf8, printable
+from watch_folders.outcomes import clear_source, duplicate_note, failure_note, is_same_file
+from watch_folders.paths import received_dir
+from watch_folders.settings import WatchSettings
+from watch_folders.steadiness import SteadinessTracker, SteadyFile
+from watch_folders.messages import WorkDone
+from watch_folders.transient import is_transient
+
+log = logging.getLogger("sohoa.watch")
+
+_MAX_BACKOFF_SECONDS = 3600
+
+
+class Desk(threading.Thread):
+    def __init__(self, home: Home, settings: WatchSettings, events: EventLog, to_dispatcher: queue.SimpleQueue):
+        super().__init__(name="sohoa-desk", daemon=True)
+        self.home = home
+        self.inbox = home.inbox_dir
+        self.settings = settings
+        self.emit = events
+        self.to_dispatcher = to_dispatcher
+        self.requests: queue.Queue = queue.Queue()  # ("seen", path) ("start", id) ("finish", id, WorkDone)
+        self.tracker = SteadinessTracker(settings.quiet_seconds, settings.incomplete_seconds)
+        self.claims: dict[Path, JobRow] = {}  # inbox file -> the job that took it (not yet cleared)
+        self.taking = True  # False once the service stops: no new jobs
+        self._closing = threading.Event()
+        self._later: list[tuple[float, tuple]] = []  # (monotonic time, request) to redo then
+        self._next_walk = 0.0
+        self._take_tries: dict[Path, int] = {}  # files that could not be read yet, and how often
+        self.store: JobStore | None = None
+        self.failure: BaseException | None = None
+
+    # -- called from other threads --
+
+    def seen(self, path: Path) -> None:
+        self.requests.put(("seen", path))
+
+    def close(self) -> None:
+        """Finish what was asked, then end the thread."""
+        self._closing.set()
+
+    # -- the thread --
+
+    def run(self) -> None:
+        try:
+            self.store = JobStore(self.home.catalog_path)  # a SQLite connection serves one thread
+            while True:
+                self._handle_requests()
+                if self._closing.is_set() and self.requests.empty():
+                    return
+                if self.taking:
+                    self._walk_when_due()
+                    self._take_steady_files()
+                self._redo_due()
+        except BaseException as error:  # the service must know, and stop cleanly
+            log.exception("event=desk-crashed")
+            self.failure = error
+        finally:
+            if self.store is not None:
+                self.store.close()
+
+    def _handle_requests(self) -> None:
+        deadline = time.monotonic() + 0.2
+        while True:
+            try:
+                request = self.requests.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return
+            try:
+                self._handle(request)
+            except (OSError, sqlite3.OperationalError) as error:
+                if not is_transient(error):
+                    raise
+                # The catalog's disk is full, or the catalog busy: every step here is safe
+                # to redo, so do it again a little later rather than stop the service.
+                self.emit("desk-postponed", level=logging.WARNING, request=request[0],
+                          job=request[1] if isinstance(request[1], int) else None, error=str(error))
+                self._later.append((time.monotonic() + self.settings.retry_seconds, request))
+
+    def _handle(self, request: tuple) -> None:
+        kind = request[0]
+        if kind == "seen":
+            self._on_seen(request[1])
+        elif kind == "start":
+            self.store.start(request[1])
+        elif kind == "finish":
+            self._finish(request[1], request[2])
+        elif kind == "clear":
+            self._clear(request[1])
+
+    # -- start-up --
+
+    def recover(self) -> list[JobRow]:
+        """Before anything runs: finish what a crash or a stop left half done. Returns the
+        jobs to run (in the order they came)."""
+        self.store = JobStore(self.home.catalog_path)
+        for job_id in self.store.resume_interrupted():
+            self.emit("resumed", job=job_id)
+        active_ids = set()
+        runnable = []
+        for job in self.store.uncleared():
+            self.claims[job.source(self.inbox)] = job
+            if job.state in FINAL:
+                self._clear(job.id)
+                continue
+            ready = self._ensure_received_copy(job)
+            if ready:
+                active_ids.add(job.id)
+                runnable.append(job)
+        self._sweep_received(active_ids)
+        self.store.close()
+        self.store = None
+        return runnable
+
+    def _ensure_received_copy(self, job: JobRow) -> bool:
+        """A job to resume needs its copy of the bytes; the inbox file gives it again if it
+        is still the same file. Otherwise the job ends here."""
+        if received_file(self.home.root, job).is_file():
+            return True
+        source = job.source(self.inbox)
+        if is_same_file(source, job.source_size, job.source_mtime_ns):
+            staged = received_file(self.home.root, job)
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            sha256, _ = copy_and_hash(source, staged)
+            if sha256 == job.sha256:
+                return True
+            shutil.rmtree(staged.parent, ignore_errors=True)
+        document_id = self.store.document_for(job.sha256)
+        if document_id is not None:
+            # Its bytes are archived; this job or another did it: nothing is lost either way.
+            self.store.finish(job.id, "done", document_id=document_id, page_count=None)
+            self.emit("done", job=job.id, file=job.source_path, document=document_id, recovered=True)
+        else:
+            self.store.finish(job.id, "failed", error_code="gone",
+                              reason="tệp đã bị lấy ra khỏi thư mục nhận trước khi lưu xong")
+            self.emit("failed", f"✗ {job.source_path}: tệp đã bị lấy ra khỏi thư mục trước khi lưu xong",
+                      level=logging.WARNING, job=job.id, file=job.source_path, code="gone")
+        self._clear(job.id)
+        return False
+
+    def _sweep_received(self, keep: set[int]) -> None:
+        folder = received_dir(self.home.root)
+        folder.mkdir(parents=True, exist_ok=True)
+        for entry in folder.iterdir():
+            if not (entry.name.isdigit() and int(entry.name) in keep):
+                shutil.rmtree(entry, ignore_errors=True)
+
+    # -- taking files in --
+
+    def _walk_when_due(self) -> None:
+        if time.monotonic() < self._next_walk:
+            return
+        self._next_walk = time.monotonic() + self.settings.rescan_seconds
+        for path in walk_files(self.inbox):
+            self._on_seen(path)
+
+    def _on_seen(self, path: Path) -> None:
+        if not self.taking:
+            return
+        try:
+            relative = path.relative_to(self.inbox)
+        except ValueError:
+            return
+        if not relative.parts or is_ignored(relative):
+            return
+        claim = self.claims.get(path)
+        if claim is not None and is_same_file(path, claim.source_size, claim.source_mtime_ns):
+            return  # the very file a job already took
+        self.tracker.note(path)
+
+    def _take_steady_files(self) -> None:
+        ready, vanished = self.tracker.poll()
+        for path in vanished:
+            self.emit("forgotten", f"- {printable(path.relative_to(self.inbox))}: đã bị xóa hoặc chuyển đi "
+                      "trước khi chép xong, bỏ qua", file=printable(path.relative_to(self.inbox)))
+        for steady in ready:
+            try:
+                self._take(steady)
+            except (OSError, sqlite3.OperationalError) as error:
+                # Unreadable for now (locked by an SMB client, disk full): look again later,
+                # waiting longer each time. It stays in the inbox meanwhile: nothing is lost.
+                tries = self._take_tries[steady.path] = self._take_tries.get(steady.path, 0) + 1
+                wait = min(self.settings.retry_seconds * 2 ** (tries - 1), _MAX_BACKOFF_SECONDS)
+                relative = printable(steady.path.relative_to(self.inbox))
+                self.emit("take-postponed", level=logging.WARNING, file=relative, error=str(error),
+                          attempt=tries, wait=wait)
+                self._later.append((time.monotonic() + wait, ("seen", steady.path)))
+            else:
+                self._take_tries.pop(steady.path, None)
+
+    def _take(self, steady: SteadyFile) -> None:
+        relative = steady.path.relative_to(self.inbox)
+        shown = printable(relative)
+        profile = self.settings.profile(relative.parts[0]) if len(relative.parts) > 1 else None
+        incoming = received_dir(self.home.root) / f"incoming-{uuid.uuid4().hex}"
+        incoming.mkdir(parents=True)
+        try:
+            copy = incoming / printable(relative.name)
+            sha256, size = copy_and_hash(steady.path, copy)
+            if not is_same_file(steady.path, steady.size, steady.mtime_ns) or size != steady.size:
+                # Still being written after all: watch it again.
+                shutil.rmtree(incoming, ignore_errors=True)
+                self.tracker.note(steady.path)
+                return
+            common = dict(sha256=sha256, profile=profile.name if profile else "", source_path=shown,
+                          source_raw=os.fsencode(str(relative)), size=steady.size, mtime_ns=steady.mtime_ns)
+            if not is_utf8(relative):
+                self.emit("name-not-utf8", level=logging.WARNING, file=shown,
+                          raw=os.fsencode(str(relative)).hex(), decoded_as="cp1258")
+            if profile is None:
+                names = ", ".join(p.name for p in self.settings.profiles)
+                reason = f"tệp không nằm trong thư mục hồ sơ nào (các thư mục hồ sơ: {names})"
+                job_id = self.store.create(**common, state="failed", error_code="no-profile", reason=reason)
+                self._end_taken(job_id, "failed", reason=reason)
+                return
+            document_id = self.store.document_for(sha256)
+            if document_id is not None and not self._same_sha_active(sha256):
+                job_id = self.store.create(**common, state="duplicate", document_id=document_id)
+                self._end_taken(job_id, "duplicate", document_id=document_id)
+                return
+            job_id = self.store.create(**common)
+            self.claims[steady.path] = self.store.get(job_id)
+            final = received_dir(self.home.root) / str(job_id)
+            os.rename(incoming, final)
+            fsync_dir(final.parent)
+        finally:
+            shutil.rmtree(incoming, ignore_errors=True)
+        job = self.store.get(job_id)
+        self.claims[steady.path] = job
+        self.emit("received", f"→ {shown}: đã nhận, chờ xử lý", job=job_id, file=shown, profile=job.profile,
+                  size=size, sha256=sha256, opened=steady.opens)
+        self.to_dispatcher.put(("queue", job, 0.0))
+
+    def _same_sha_active(self, sha256: str) -> bool:
+        return any(job.sha256 == sha256 and job.state not in FINAL for job in self.claims.values())
+
+    def _end_taken(self, job_id: int, state: str, *, document_id: int | None = None, reason: str | None = None) -> None:
+        job = self.store.get(job_id)
+        self.claims[job.source(self.inbox)] = job
+        if state == "duplicate":
+            self.emit("duplicate", f"= {job.source_path}: đã có trong kho (mã {document_id}), chuyển vào duplicate/",
+                      job=job_id, file=job.source_path, document=document_id)
+        else:
+            self.emit("failed", f"✗ {job.source_path}: {reason}", level=logging.WARNING, job=job_id,
+                      file=job.source_path, code=job.error_code, reason=reason)
+        self._clear(job_id)
+
+    # -- writing down the end --
+
+    def _finish(self, job_id: int, done: WorkDone) -> None:
+        job = self.store.get(job_id)
+        if done.details:  # the traceback, for the technician: the clerk gets the reason
+            level = logging.ERROR if done.error_code in ("internal", "worker-lost") else logging.INFO
+            log.log(level, "event=traceback job=%d file=%s code=%s\n%s", job_id, _quoted(job.source_path),
+                    done.error_code, done.details.rstrip())
+        if done.outcome in ("archived", "recovered"):
+            self.store.finish(job_id, "done", document_id=done.document_id, page_count=done.page_count)
+            self.emit("done", f"✓ {job.source_path} → mã {done.document_id}, {done.page_count} trang",
+                      job=job_id, file=job.source_path, document=done.document_id, pages=done.page_count,
+                      recovered=done.outcome == "recovered" or None, seconds=_seconds_since(job.started_at))
+        elif done.outcome == "duplicate":
+            self.store.finish(job_id, "duplicate", document_id=done.document_id)
+            self.emit("duplicate", f"= {job.source_path}: đã có trong kho (mã {done.document_id}), chuyển vào duplicate/",
+                      job=job_id, file=job.source_path, document=done.document_id)
+        elif done.outcome == "failed":
+            self.store.finish(job_id, "failed", error_code=done.error_code, reason=done.reason)
+            self.emit("failed", f"✗ {job.source_path}: {done.reason}", level=logging.WARNING, job=job_id,
+                      file=job.source_path, code=done.error_code, reason=done.reason)
+        elif done.outcome == "retry":
+            if job.attempts >= self.settings.max_attempts:
+                reason = f"{done.reason} (đã thử {job.attempts} lần)"
+                self.store.finish(job_id, "failed", error_code=done.error_code, reason=reason)
+                self.emit("failed", f"✗ {job.source_path}: {reason}", level=logging.WARNING, job=job_id,
+                          file=job.source_path, code=done.error_code, reason=reason)
+            else:
+                wait = min(self.settings.retry_seconds * 2 ** max(job.attempts - 1, 0), _MAX_BACKOFF_SECONDS)
+                self.store.postpone(job_id, now() + dt.timedelta(seconds=wait), error_code=done.error_code or "transient",
+                                    reason=done.reason or "")
+                self.emit("retry", f"… {job.source_path}: {done.reason}; thử lại sau {wait:.0f} giây",
+                          level=logging.WARNING, job=job_id, file=job.source_path, code=done.error_code,
+                          attempt=job.attempts, wait=wait)
+                self.to_dispatcher.put(("queue", self.store.get(job_id), time.monotonic() + wait))
+                return
+        elif done.outcome == "interrupted":
+            self.store.requeue(job_id)
+            self.emit("interrupted", job=job_id, file=job.source_path)
+            return
+        self._clear(job_id)
+
+    def _clear(self, job_id: int) -> None:
+        job = self.store.get(job_id)
+        if job is None or job.source_cleared:
+            return
+        profile = self.settings.profile(job.profile)
+        note = None
+        at = job.finished_at or stamp()
+        if job.state == "failed":
+            note = failure_note(job, job.reason or "", job.error_code or "internal", at)
+        elif job.state == "duplicate":
+            row = self.store.catalog.get(job.document_id) if job.document_id is not None else None
+            note = duplicate_note(job, job.document_id, row.original_name if row else "?",
+                                  row.received_at if row else "?", at)
+        try:
+            cleared = clear_source(job, inbox=self.inbox, home_root=self.home.root,
+                                   after_done=profile.after_done if profile else "delete", note=note,
+                                   fallback_copy=received_file(self.home.root, job))
+        except OSError as error:
+            self.emit("clear-postponed", level=logging.WARNING, job=job.id, file=job.source_path, error=str(error))
+            self._later.append((time.monotonic() + self.settings.retry_seconds, ("clear", job_id)))
+            return
+        self.store.mark_cleared(job_id)
+        shutil.rmtree(received_dir(self.home.root) / str(job_id), ignore_errors=True)
+        self.claims.pop(job.source(self.inbox), None)
+        destination = None
+        if cleared.destination is not None:
+            destination = printable(cleared.destination.relative_to(self.home.root))
+        self.emit("cleared", job=job_id, file=job.source_path, action=cleared.action, to=destination)
+
+    def _redo_due(self) -> None:
+        moment = time.monotonic()
+        due = [request for at, request in self._later if at <= moment]
+        self._later = [(at, request) for at, request in self._later if at > moment]
+        for request in due:
+            self.requests.put(request)
+
+
+def received_file(root: Path, job: JobRow) -> Path:
+    return received_dir(root) / str(job.id) / printable(PurePath(os.fsdecode(job.source_raw)).name)
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _seconds_since(started_at: str | None) -> float | None:
+    if not started_at:
+        return None
+    return round((now() - dt.datetime.fromisoformat(started_at)).total_seconds(), 1)

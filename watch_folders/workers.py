@@ -1,0 +1,324 @@
+"""The service's worker processes and what they say to the service.
+
+Two kinds, each talking to the service over its own pipe (a child killed mid-message can
+only break its own pipe, never a queue the others share):
+
+* document workers take one job at a time through pipeline.ingest.ingest_file — receive,
+  load, OCR, PDF/A, sign, record — with the OCR of the pages handed back to the service;
+* OCR processes, one per usable CPU, each running single-threaded Tesseract on one page at
+  a time, given to them by the service, which picks the pages of all documents in hand in
+  turn: a 300-page PDF gets its share of the OCR processes, not all of them for its whole
+  run.
+
+Page results travel as files in the document's work folder; the pipes carry only small
+messages, so neither side ever waits on a full pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import logging
+import os
+import pickle
+import shutil
+import signal
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from watch_folders.messages import PageDone, PagesAbandoned, PagesWanted, WorkDone, WorkOrder
+from watch_folders.transient import describe_transient, is_transient
+
+log = logging.getLogger("sohoa.watch.worker")
+
+_PR_SET_PDEATHSIG = 1
+
+
+class Interrupted(BaseException):
+    """The service is stopping and asked this worker to roll back what it holds."""
+
+
+class PageLost(Exception):
+    """An OCR process died with this page in hand, twice."""
+
+    code = "page-lost"
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+# -- both kinds ------------------------------------------------------------------------------
+
+
+def _end_child() -> None:
+    """Leave at once: everything is written and closed; the interpreter's tear-down of
+    numpy, OpenCV, pikepdf ... takes seconds on a busy machine and would hold up a stop."""
+    logging.shutdown()
+    os._exit(0)
+
+
+def _become_child(log_file: str | None) -> None:
+    """Die with the service, leave Ctrl-C to it, log to the same file."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the service died before prctl took effect
+        os._exit(1)
+    # Our own process group: a Ctrl-C at the terminal reaches the service only, which
+    # decides what to finish; Tesseract children are not killed under a page.
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    if log_file:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)  # libraries' chatter (fontTools subsetting ...) stays out
+        for ours in ("sohoa", "pipeline", "ocr", "index", "signing", "watch_folders"):
+            logging.getLogger(ours).setLevel(logging.INFO)
+
+
+def portable(error: BaseException) -> BaseException:
+    """The error itself if it survives pickling, else a RuntimeError saying the same."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+
+
+# -- OCR processes ---------------------------------------------------------------------------
+
+
+def ocr_process(conn: Connection, log_file: str | None) -> None:
+    _become_child(log_file)
+    _read_pages(conn)
+    _end_child()
+
+
+def _read_pages(conn: Connection) -> None:
+    from ocr.pages import ocr_page
+
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        try:
+            result = ocr_page(task.page)
+            partial = f"{task.result_file}.partial"
+            with open(partial, "wb") as handle:
+                pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(partial, task.result_file)
+            reply = PageDone(task.job_id, task.batch, task.index)
+        except Exception as error:
+            reply = PageDone(task.job_id, task.batch, task.index, portable(error))
+        try:
+            conn.send(reply)
+        except (BrokenPipeError, OSError):
+            return
+
+
+# -- document workers ------------------------------------------------------------------------
+
+
+class PageRunner:
+    """ingest's OCR step, done by the service's OCR processes instead of a private pool."""
+
+    def __init__(self, conn: Connection, job_id: int, work_dir: Path):
+        self.conn = conn
+        self.job_id = job_id
+        self.work_dir = work_dir
+        self.batch = 0
+
+    def __call__(self, pages: list) -> list:
+        self.batch += 1
+        results_dir = self.work_dir / f"pages-{self.job_id}-{self.batch}"
+        results_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn.send(PagesWanted(self.job_id, self.batch, list(pages), str(results_dir)))
+            results: dict[int, object] = {}
+            while len(results) < len(pages):
+                message = self.conn.recv()
+                if not isinstance(message, PageDone) or (message.job_id, message.batch) != (self.job_id, self.batch):
+                    continue  # a late answer for an abandoned batch
+                if message.error is not None:
+                    self.conn.send(PagesAbandoned(self.job_id, self.batch))
+                    raise message.error
+                with open(results_dir / f"{message.index}.pickle", "rb") as handle:
+                    results[message.index] = pickle.load(handle)
+            return [results[i] for i in range(len(pages))]
+        except Interrupted:
+            with contextlib.suppress(OSError):
+                self.conn.send(PagesAbandoned(self.job_id, self.batch))
+            raise
+        finally:
+            shutil.rmtree(results_dir, ignore_errors=True)
+
+
+class SerialisedIndex:
+    """The search index as a document worker sees it: opened for each write under a lock
+    file and closed again, because the index takes one writer at a time and the service
+    has several workers (and `sohoa ingest` may run beside it)."""
+
+    def __init__(self, directory: Path, engine: str, lock_file: Path):
+        self.directory = directory
+        self.engine = engine
+        self.lock_file = lock_file
+
+    @contextlib.contextmanager
+    def _opened(self, write: bool):
+        from index import open_index
+
+        with open(self.lock_file, "a") as lock:
+            if write:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            index = open_index(self.directory, self.engine)
+            try:
+                yield index
+            finally:
+                index.close()
+
+    def add(self, doc) -> None:
+        with self._opened(write=True) as index:
+            index.add(doc)
+
+    def add_many(self, docs):
+        with self._opened(write=True) as index:
+            return index.add_many(docs)
+
+    def delete(self, doc_id: int) -> None:
+        with self._opened(write=True) as index:
+            index.delete(doc_id)
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str):
+        # Anything else the recipe may ask of the index (reads): on a short-lived handle.
+        def call(*args, **kwargs):
+            with self._opened(write=False) as index:
+                return getattr(index, name)(*args, **kwargs)
+        return call
+
+
+def _raise_interrupted(signum, frame) -> None:
+    raise Interrupted()
+
+
+def document_worker(conn: Connection, worker_id: int, home_root: str, log_file: str | None) -> None:
+    _become_child(log_file)
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        _serve(conn, worker_id, Path(home_root))
+    except Interrupted:
+        pass  # asked to stop while holding nothing
+    _end_child()
+
+
+def _serve(conn: Connection, worker_id: int, home_root: Path) -> None:
+    from pipeline import ingest  # noqa: F401  imported now, while the first files settle
+    from pipeline.archive import ArchiveStore
+    from pipeline.catalog import Catalog
+    from watch_folders.paths import ServiceHome
+
+    home = ServiceHome.for_worker(home_root, worker_id)
+    shutil.rmtree(home.staging_dir, ignore_errors=True)  # what a killed predecessor left
+    home.staging_dir.mkdir(parents=True, exist_ok=True)
+    config = home.config()
+    index = SerialisedIndex(home.index_dir, config.index_engine, home.index_lock)
+    with Catalog(home.catalog_path) as catalog, contextlib.ExitStack() as keep_open:
+        archive = ArchiveStore(home.archive_dir)
+        signer = _SignerOnDemand(config, keep_open)
+        while True:
+            try:
+                order = conn.recv()
+            except (EOFError, OSError):
+                return
+            if order is None:
+                return
+            try:
+                done = _work(order, conn, home, config, catalog, archive, index, signer)
+            except Interrupted:
+                done = WorkDone(order.job_id, "interrupted")
+            # A stop signal must not cut the answer in half on the pipe.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            try:
+                conn.send(done)
+            except OSError:
+                return
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+class _SignerOnDemand:
+    """The agency's signing identity, opened (PIN entered, token logged in) at the first
+    document to sign and kept open for every later one."""
+
+    def __init__(self, config, keep_open: contextlib.ExitStack):
+        self.config = config
+        self.keep_open = keep_open
+        self.signer = None
+
+    def get(self, profile_wants: bool | None):
+        wanted = self.config.signing.enabled if profile_wants is None else profile_wants
+        if not wanted:
+            return None
+        if self.signer is None:
+            from signing.sign import open_agency_signer
+
+            self.signer = self.keep_open.enter_context(
+                open_agency_signer(self.config.signing, self.config.verify.trust_roots))
+        return self.signer
+
+
+def _work(order: WorkOrder, conn: Connection, home, config, catalog, archive, index, signer) -> WorkDone:
+    from pipeline.ingest import IngestOptions, ingest_file
+    from watch_folders.settings import profile_config
+
+    runner = PageRunner(conn, order.job_id, home.staging_dir)
+    try:
+        options = IngestOptions(page_reader=runner, metadata_defaults=order.metadata_defaults,
+                                sign=order.profile.sign, signer=signer.get(order.profile.sign))
+        result = ingest_file(Path(order.file), home=home, config=profile_config(config, order.profile),
+                             catalog=catalog, archive=archive, index=index, options=options)
+    except Interrupted:
+        raise
+    except BaseException as error:  # everything is reported: the worker itself must go on
+        if isinstance(error, (KeyboardInterrupt, SystemExit)):
+            raise
+        return _failure(order.job_id, error)
+    if not result.duplicate:
+        return WorkDone(order.job_id, "archived", result.id, result.page_count)
+    intake = result.metadata.get("intake") if isinstance(result.metadata, dict) else None
+    if isinstance(intake, dict) and intake.get("job") == order.job_id:
+        # Our own earlier attempt committed its record before the service died.
+        return WorkDone(order.job_id, "recovered", result.id, result.page_count)
+    return WorkDone(order.job_id, "duplicate", result.id, result.page_count)
+
+
+def _failure(job_id: int, error: BaseException) -> WorkDone:
+    details = "".join(traceback.format_exception(error))
+    reason = getattr(error, "reason", None)
+    code = getattr(error, "code", None)
+    if is_transient(error):
+        return WorkDone(job_id, "retry", error_code=code or "transient",
+                        reason=reason or describe_transient(error), details=details)
+    if isinstance(reason, str) and isinstance(code, str):
+        return WorkDone(job_id, "failed", error_code=code, reason=reason, details=details)
+    from ocr.pdfa import PdfaInvalid
+    from ocr.tesseract import TesseractError
+
+    if isinstance(error, TesseractError):
+        return WorkDone(job_id, "failed", error_code="ocr", reason=str(error), details=details)
+    if isinstance(error, PdfaInvalid):
+        return WorkDone(job_id, "failed", error_code="not-pdfa", reason=str(error), details=details)
+    return WorkDone(job_id, "failed", error_code="internal",
+                    reason=f"lỗi không mong đợi ({type(error).__name__}: {error})", details=details)
