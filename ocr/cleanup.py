@@ -28,6 +28,7 @@ _MAX_SKEW = 10.0
 _SAMPLE = 60_000  # ink pixels sampled for the skew search: plenty for 0.05° steps
 _BLANK_INK_FRACTION = 0.0015
 _UPSIDE_DOWN_MARGIN = 0.15  # |log(above/below)| under this is "not sure"
+_COLOURED = 90  # brightest minus darkest channel above which a pixel is coloured ink
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,13 @@ def to_grey(pixels: np.ndarray) -> np.ndarray:
     if pixels.ndim == 2:
         return pixels if pixels.dtype == np.uint8 else (pixels > 0).astype(np.uint8) * 255
     red, green, blue = cv2.split(np.ascontiguousarray(pixels[..., :3]))
-    return cv2.max(cv2.max(red, green), blue)
+    brightest = cv2.max(cv2.max(red, green), blue)
+    darkest = cv2.min(cv2.min(red, green), blue)
+    # Stamp ink is never quite paper-bright in its own channel: a seal would stay behind as a
+    # grey ring that Tesseract reads as junk. Strongly coloured pixels are paper; print under
+    # the seal is dark in every channel and stays.
+    brightest[cv2.subtract(brightest, darkest) > _COLOURED] = 255
+    return brightest
 
 
 def _normalise_background(grey: np.ndarray, dpi: float) -> np.ndarray:

@@ -51,8 +51,11 @@ class ArchiveStore:
         """
         final = self.path(files.directory)
         final.parent.mkdir(parents=True, exist_ok=True)
+        # Folders left half-assembled by a process that was killed, for this same record:
+        # no catalog row points to them, and this store replaces them.
+        for stale in final.parent.glob(f".{final.name}.tmp-*"):
+            remove_tree(stale)
         assembling = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-        remove_tree(assembling)
         assembling.mkdir()
         os.rename(original, assembling / Path(files.original_file).name)
         fsync_file(pdfa)
