@@ -169,7 +169,8 @@ def keyword(value: str) -> str:
     return " ".join(_folded_word(token) for token in tokenize(value))
 
 
-# Document types and their symbols (Nghị định 30/2020, Điều 7 and Phụ lục III). A type filter
+# Document types and their symbols (Nghị định 30/2020, Điều 7 and Phụ lục III), the one table
+# both the search filters and the header reader (pipeline/header/vocabulary.py) use. A type filter
 # accepts the name or the symbol: "--type QĐ" and "--type 'quyết định'" are the same.
 DOCUMENT_TYPES: dict[str, str] = {
     "NQ": "Nghị quyết", "QĐ": "Quyết định", "CT": "Chỉ thị", "QC": "Quy chế", "QyĐ": "Quy định",
@@ -179,6 +180,8 @@ DOCUMENT_TYPES: dict[str, str] = {
     "BGN": "Bản ghi nhớ", "BTT": "Bản thỏa thuận", "GUQ": "Giấy ủy quyền", "GM": "Giấy mời",
     "GGT": "Giấy giới thiệu", "GNP": "Giấy nghỉ phép", "PG": "Phiếu gửi", "PC": "Phiếu chuyển",
     "PB": "Phiếu báo", "SY": "Bản sao y", "TrS": "Bản trích sao", "SL": "Bản sao lục",
+    # legal normative documents, whose symbols appear in numbers with a year (30/2020/NĐ-CP)
+    "NĐ": "Nghị định", "TT": "Thông tư", "TTLT": "Thông tư liên tịch", "L": "Luật",
 }
 # Symbols are matched as written (case matters: "CT" Chỉ thị, "CTr" Chương trình), then
 # folded and upper-cased so that "QD" or "qđ" find Quyết định too; where folding merges two

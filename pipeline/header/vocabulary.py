@@ -3,20 +3,12 @@ the capitals OCR is checked against (bodies, titles, provinces)."""
 
 from __future__ import annotations
 
+from index.analysis import DOCUMENT_TYPES
 from pipeline.header.text import Lexicon, fold_letters
 
 # Điều 7 and Phụ lục III of Nghị định 30/2020, plus the legal normative types whose symbols
-# appear in numbers with a year (30/2020/NĐ-CP, 05/2025/TT-BNV).
-TYPE_BY_SYMBOL: dict[str, str] = {
-    "NQ": "Nghị quyết", "QĐ": "Quyết định", "CT": "Chỉ thị", "QC": "Quy chế", "QyĐ": "Quy định",
-    "TC": "Thông cáo", "TB": "Thông báo", "HD": "Hướng dẫn", "CTr": "Chương trình",
-    "KH": "Kế hoạch", "PA": "Phương án", "ĐA": "Đề án", "DA": "Dự án", "BC": "Báo cáo",
-    "BB": "Biên bản", "TTr": "Tờ trình", "HĐ": "Hợp đồng", "CĐ": "Công điện",
-    "BGN": "Bản ghi nhớ", "BTT": "Bản thỏa thuận", "GUQ": "Giấy ủy quyền", "GM": "Giấy mời",
-    "GGT": "Giấy giới thiệu", "GNP": "Giấy nghỉ phép", "PG": "Phiếu gửi", "PC": "Phiếu chuyển",
-    "PB": "Phiếu báo", "SY": "Bản sao y", "TrS": "Bản trích sao", "SL": "Bản sao lục",
-    "NĐ": "Nghị định", "TT": "Thông tư", "TTLT": "Thông tư liên tịch", "L": "Luật",
-}
+# appear in numbers with a year (30/2020/NĐ-CP, 05/2025/TT-BNV): the search index's table.
+TYPE_BY_SYMBOL: dict[str, str] = DOCUMENT_TYPES
 SYMBOL_BY_TYPE = {name: symbol for symbol, name in TYPE_BY_SYMBOL.items()}
 CONG_VAN = "Công văn"
 # The heading as printed: the type's name in capitals ("QUYẾT ĐỊNH").
