@@ -28,7 +28,8 @@ _MAX_SKEW = 10.0
 _SAMPLE = 60_000  # ink pixels sampled for the skew search: plenty for 0.05° steps
 _BLANK_INK_FRACTION = 0.0015
 _UPSIDE_DOWN_MARGIN = 0.15  # |log(above/below)| under this is "not sure"
-_COLOURED = 90  # brightest minus darkest channel above which a pixel is coloured ink
+_COLOUR_NOISE = 30  # brightest minus darkest channel a neutral pixel may show (JPEG chroma)
+_COLOUR_LIFT = 2  # how much lighter each further step of colour makes a pixel
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,14 @@ def to_grey(pixels: np.ndarray) -> np.ndarray:
     red, green, blue = cv2.split(np.ascontiguousarray(pixels[..., :3]))
     brightest = cv2.max(cv2.max(red, green), blue)
     darkest = cv2.min(cv2.min(red, green), blue)
-    # Stamp ink is never quite paper-bright in its own channel: a seal would stay behind as a
-    # grey ring that Tesseract reads as junk. Strongly coloured pixels are paper; print under
-    # the seal is dark in every channel and stays.
-    brightest[cv2.subtract(brightest, darkest) > _COLOURED] = 255
-    return brightest
+    # Stamp ink is never quite paper-bright in its own channel, and its blurred, JPEG-smeared
+    # edges are only half coloured: a hard cut leaves the seal behind as a grey outline that
+    # Tesseract reads as junk beside the signer's name. So the more coloured a pixel, the
+    # nearer paper it is pushed; print (even under the seal) is dark in every channel and
+    # stays. The dead zone keeps the chroma noise of a JPEG off black text's edges.
+    colour = cv2.subtract(brightest, darkest)
+    lift = cv2.convertScaleAbs(cv2.subtract(colour, _COLOUR_NOISE), alpha=_COLOUR_LIFT)
+    return cv2.add(brightest, lift)
 
 
 def _normalise_background(grey: np.ndarray, dpi: float) -> np.ndarray:

@@ -279,9 +279,10 @@ def test_a_page_without_text_gives_no_fields_and_every_required_one_to_review():
 @pytest.fixture(scope="module")
 def ocr_read(tmp_path_factory):
     """Three documents through the pipeline's own OCR (clean-up + Tesseract): a công văn with
-    KHẨN, a decision with a 3-line signer title, a two-page guide degraded as an office scan."""
+    KHẨN, a decision with a 3-line signer title degraded as a colour office scan with the red
+    seal over the start of the signer's title and name, a two-page guide degraded as an office scan."""
     folder = tmp_path_factory.mktemp("header-ocr")
-    chosen = {"cv_07_snv_bac_ninh": "clean", "qd_25_2018_ubnd_son_tay": "clean", "hd_14_snv_bac_ninh": "degraded"}
+    chosen = {"cv_07_snv_bac_ninh": "clean", "qd_25_2018_ubnd_son_tay": "degraded", "hd_14_snv_bac_ninh": "degraded"}
     read = {}
     for name, rendering in chosen.items():
         pages = []
