@@ -5,13 +5,18 @@ LZW TIFFs) are dropped into an inbox at once, with `sohoa watch` already running
 from the drop to the last document committed gives pages per minute end to end: intake,
 OCR, PDF/A, validation, archive, catalog, index, and the files leaving the inbox.
 
-The floor is Tesseract's own time for the same pages (the same JPEG bytes, the same TIFF
-pixels), run in the same number of processes, single-threaded, nothing else: no pipeline
-can be faster. The ratio is the service's throughput over the floor's (target >= 0.85).
+The floor is the `tesseract` command's time for the same pages (the same JPEG bytes, the
+same TIFF pixels), run in the same number of processes, single-threaded, nothing else. The
+ratio is the service's throughput over the floor's (target >= 0.85). The service does beat
+the command: its OCR processes keep Tesseract's model loaded (ocr/libtesseract.py) instead of
+loading it for every page, a third of the command's time on these pages. So a second
+reference is printed: the same engine through its library, model loaded once per process,
+on the same pages — the true floor of Tesseract's own work; the service's ratio to it is what
+the pipeline's own steps cost.
 
 Peak memory is the sum of the proportional set size (PSS: shared pages split between
 their users) of every process of the service — dispatcher, document workers, OCR
-processes and their Tesseract and poppler children — sampled every 0.2 s; the floor's
+processes and any poppler or Tesseract children — sampled every 0.2 s; the floor's
 Tesseract processes are measured the same way for reference.
 
     .venv/bin/python bench/watch_throughput.py [--documents 100] [--pages 3] [--dpi 200] [--a4]
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import multiprocessing
 import os
 import re
 import resource
@@ -38,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import img2pdf  # noqa: E402
+import numpy as np  # noqa: E402
 
 from ocr.cpus import available_cpus  # noqa: E402
 from tests.fixtures.scans import DOCUMENTS, render_page  # noqa: E402
@@ -171,6 +178,33 @@ def tesseract_floor(pages: list[tuple[Path, int]], processes: int) -> tuple[floa
     return time.perf_counter() - start, memory.stop(), children_cpu() - cpu
 
 
+def _library_page(page: tuple[Path, int]) -> float:
+    """Read a page with this process's loaded engine; the CPU seconds it took."""
+    from PIL import Image
+
+    from ocr.libtesseract import loaded_engine
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    before = usage.ru_utime + usage.ru_stime
+    path, dpi = page
+    with Image.open(path) as image:
+        grey = np.asarray(image.convert("L"))
+    loaded_engine("vie").hocr(grey, dpi)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime - before
+
+
+def tesseract_library_floor(pages: list[tuple[Path, int]], processes: int) -> tuple[float, float]:
+    """Tesseract's own work with the model loaded once per process (its library, as the
+    service's OCR processes use it) on the same pages, nothing else: wall seconds and CPU.
+    Each process loads its model (reading one page) before the clock starts."""
+    with multiprocessing.get_context("spawn").Pool(processes, initializer=_library_page,
+                                                  initargs=(pages[0],)) as pool:
+        start = time.perf_counter()
+        cpu = sum(pool.map(_library_page, pages, chunksize=1))
+        return time.perf_counter() - start, cpu
+
+
 def set_config(home: Path, **values) -> None:
     config = home / "config.toml"
     text = config.read_text(encoding="utf-8")
@@ -243,6 +277,7 @@ def main() -> None:
         floor_dir.mkdir()
         floor_pages = make_documents(documents, floor_dir, args.documents, args.pages, args.dpi, size)
         floor_seconds, floor_peak, floor_cpu = tesseract_floor(floor_pages, processes)
+        library_seconds, library_cpu = tesseract_library_floor(floor_pages, processes)
         ours_seconds, ours_pages, ours_peak, ours_cpu = service_run(documents, work_dir / "home", args.documents,
                                                                      processes)
     pages = len(floor_pages)
@@ -254,9 +289,13 @@ def main() -> None:
     print(f"{'':34}{'pages/min':>10}{'wall s':>9}{'CPU-s/page':>12}{'peak PSS MB':>13}")
     print(f"{'Tesseract alone (the floor)':34}{floor_rate:>10.1f}{floor_seconds:>9.1f}{floor_cpu / pages:>12.2f}"
           f"{floor_peak / 1024:>13.0f}")
+    print(f"{'Tesseract library, model loaded':34}{pages / library_seconds * 60:>10.1f}{library_seconds:>9.1f}"
+          f"{library_cpu / pages:>12.2f}{'':>13}")
     print(f"{'sohoa watch, drop to last commit':34}{ours_rate:>10.1f}{ours_seconds:>9.1f}{ours_cpu / pages:>12.2f}"
           f"{ours_peak / 1024:>13.0f}")
     print(f"ratio sohoa / floor (pages per minute): {ours_rate / floor_rate:.2f}   (target >= 0.85)")
+    print(f"ratio sohoa / Tesseract library with the model loaded once (what the service's OCR processes"
+          f" run; the rest is the pipeline's own work): {library_seconds / ours_seconds:.2f}")
     print(f"CPU busy during the run: floor {floor_cpu / (floor_seconds * processes):.0%}, "
           f"sohoa {ours_cpu / (ours_seconds * processes):.0%} of {processes} CPUs "
           f"(sohoa's CPU counts its start-up and stop too)")

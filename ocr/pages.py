@@ -24,7 +24,7 @@ from PIL import Image
 from ocr.cleanup import ALL_STEPS, CleanupSteps, Orientation, PreparedPage, prepare_page
 from ocr.errors import CorruptFile
 from ocr.results import OcrPage
-from ocr.tesseract import TesseractError, ocr_image_file, tesseract_version
+from ocr.tesseract import TesseractError, ocr_grey_image, tesseract_version
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,7 @@ def _read_pixels(job: PageJob, work: Path) -> np.ndarray:
 
 
 def _recognise(prepared: PreparedPage, job: PageJob, work: Path) -> OcrPage:
-    copy = work / f"ocr-{job.page_number}-{prepared.rotation}.pgm"
-    Image.fromarray(prepared.image).save(copy, format="PPM")
-    ocr = ocr_image_file(copy, language=job.language, dpi=job.dpi)
+    ocr = ocr_grey_image(prepared.image, language=job.language, dpi=job.dpi, work=work)
     width, height = prepared.page_size
     return dataclasses.replace(ocr, width=width, height=height, to_page=prepared.to_page,
                                rotation=prepared.rotation, skew=prepared.skew)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 
 import pikepdf
 from pikepdf import Name
+from PIL import Image
 
 _TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
 _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -74,6 +76,56 @@ def image_dpi(page: pikepdf.Page) -> float | None:
             dpi = max(int(xobject.Width) / width_in, int(xobject.Height) / height_in)
             best = dpi if best is None else max(best, dpi)
     return best
+
+
+_JPEG_COLOUR_SPACES = {Name.DeviceGray, Name.DeviceRGB}
+
+
+def full_page_jpeg(page: pikepdf.Page) -> bytes | None:
+    """The JPEG bytes of a page that is nothing but one JPEG scan covering it, upright.
+
+    That is how scanners and img2pdf write a page: Tesseract can read those bytes as the
+    scan itself, decoded once, instead of a poppler rendering of the page (another process,
+    another decode, a raw bitmap written and read back). Anything else on the page, a
+    colour space or decode array poppler would apply, a mask, a flip, returns None.
+    """
+    if page_geometry(page).rotate:
+        return None
+    xobjects = page.resources.get(Name.XObject, {})
+    drawn, ctm, stack = [], _IDENTITY, []
+    for operands, operator in pikepdf.parse_content_stream(page):
+        op = str(operator)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q":
+            ctm = stack.pop() if stack else _IDENTITY
+        elif op == "cm":
+            ctm = _multiply(tuple(float(v) for v in operands), ctm)
+        elif op == "Do":
+            drawn.append((xobjects.get(operands[0]), ctm))
+        else:
+            return None
+    if len(drawn) != 1 or drawn[0][0] is None:
+        return None
+    image, (a, b, c, d, e, f) = drawn[0]
+    x0, y0, x1, y1 = page_geometry(page).box
+    covers = b == 0 and c == 0 and all(abs(u - v) < 0.5 for u, v in ((a, x1 - x0), (d, y1 - y0), (e, x0), (f, y0)))
+    plain_jpeg = (
+        image.get(Name.Subtype) == Name.Image
+        and image.get(Name.Filter) in (Name.DCTDecode, pikepdf.Array([Name.DCTDecode]))
+        and image.get(Name.ColorSpace) in _JPEG_COLOUR_SPACES
+        and int(image.get(Name.BitsPerComponent, 8)) == 8
+        and not any(key in image for key in (Name.Decode, Name.SMask, Name.Mask, Name.DecodeParms))
+    )
+    if not (covers and plain_jpeg):
+        return None
+    data = image.read_raw_bytes()
+    try:
+        with Image.open(io.BytesIO(data)) as header:  # reads the JPEG's header only
+            same_size = header.format == "JPEG" and header.size == (int(image.Width), int(image.Height))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    return data if same_size else None
 
 
 def has_text(page: pikepdf.Page) -> bool:

@@ -1,4 +1,5 @@
-"""Tesseract, through pytesseract: one run per page, hOCR out, parsed into OcrPage.
+"""Tesseract: a page in, hOCR out, parsed into OcrPage. Through its library kept loaded
+(ocr/libtesseract.py) where it is the command's engine, else through pytesseract.
 
 hOCR rather than TSV because it carries each line's baseline and letter height, which the
 invisible text layer needs to put the words exactly over the words of the image.
@@ -13,8 +14,11 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytesseract
+from PIL import Image
 
+from ocr.libtesseract import LibraryError, library_version, loaded_engine
 from ocr.results import Box, OcrLine, OcrPage, OcrWord
 
 # Tesseract's own OpenMP threads oversubscribe a small machine badly; sohoa parallelises
@@ -42,6 +46,7 @@ def tesseract_version() -> str:
         ) from error
 
 
+@functools.cache
 def check_languages(language: str) -> None:
     """Fail early and plainly when a configured language pack is not installed."""
     tesseract_version()
@@ -52,6 +57,26 @@ def check_languages(language: str) -> None:
             f"Tesseract thiếu gói ngôn ngữ {', '.join(missing)} "
             f"(cài tesseract-ocr-{missing[0]})"
         )
+
+
+@functools.cache
+def _library_matches() -> bool:
+    """Read through libtesseract only when it is the very engine the command is."""
+    return library_version() == tesseract_version()
+
+
+def ocr_grey_image(grey: np.ndarray, *, language: str, dpi: float, work: Path) -> OcrPage:
+    """OCR one 8-bit grey page image: through the loaded library (ocr/libtesseract.py),
+    or, where that is not the command's own engine, by running the command on a file."""
+    if _library_matches():
+        try:
+            hocr = loaded_engine(language).hocr(grey, dpi)
+        except LibraryError as error:
+            raise TesseractError(str(error)) from error
+        return parse_hocr(hocr, dpi=dpi, engine=f"tesseract {tesseract_version()} -l {language}")
+    copy = work / "ocr-copy.pgm"
+    Image.fromarray(grey).save(copy, format="PPM")
+    return ocr_image_file(copy, language=language, dpi=dpi)
 
 
 def ocr_image_file(path: Path, *, language: str, dpi: float) -> OcrPage:

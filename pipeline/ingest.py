@@ -33,7 +33,7 @@ from ocr.cpus import available_cpus
 from ocr.errors import TooManyPixels
 from ocr.pages import PageJob, ocr_pages
 from ocr.pdfa import DocumentInfo, PdfaReport, add_text_layers, write_pdfa
-from ocr.pdfpages import has_text, image_dpi, page_geometry, strip_invisible_text
+from ocr.pdfpages import full_page_jpeg, has_text, image_dpi, page_geometry, strip_invisible_text
 from ocr.results import OcrPage
 from ocr.sources import LoadedSource, load_source, rasterise_page, sniff_format
 from ocr.tesseract import check_languages
@@ -174,11 +174,12 @@ def recognise_text(job: Job) -> None:
         return
     check_languages(job.config.ocr.language)
     base = job.staging / "pages.pdf"
-    job.loaded.pdf.save(base)
     jobs = [
         PageJob(base, i + 1, job.page_dpis[i], job.config.ocr.language, *_image_source(job, i))
         for i in todo
     ]
+    if any(page.image_file is None for page in jobs):
+        job.loaded.pdf.save(base)  # poppler renders those pages from it
     if job.options.page_reader is not None:
         results = job.options.page_reader(jobs)
     else:
@@ -194,11 +195,18 @@ def recognise_text(job: Job) -> None:
 
 
 def _image_source(job: Job, index: int) -> tuple[Path | None, int]:
-    """The input image itself is the page when it was an image file shown upright: OCR it
-    directly instead of rasterising the page again (the same pixels, less work)."""
-    if job.format == "pdf" or page_geometry(job.loaded.pdf.pages[index]).rotate:
+    """The scan itself when the page is nothing but the scan, upright: an image file's
+    frame, or a PDF page's JPEG written out as it is. OCR reads it directly instead of
+    rasterising the page again (the same pixels, less work)."""
+    page = job.loaded.pdf.pages[index]
+    if job.format != "pdf":
+        return (None, 0) if page_geometry(page).rotate else (job.original_copy, index)
+    jpeg = full_page_jpeg(page)
+    if jpeg is None:
         return None, 0
-    return job.original_copy, index
+    path = job.staging / f"page-{index + 1}.jpg"
+    path.write_bytes(jpeg)
+    return path, 0
 
 
 def read_document_header(job: Job) -> None:
