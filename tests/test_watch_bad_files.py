@@ -118,3 +118,27 @@ def test_signing_follows_the_profile(home):
     assert signed(f"luu-tru/{NFD_NAME}") == ("ok", True)  # luu-tru: sign = true
     assert signed("van-ban-di/sau-cùng.jpg") == ("ok", True)  # van-ban-di: sign = true
     assert signed(f"van-ban-den/{NON_UTF8_NAME}") == ("skipped", False)  # van-ban-den: sign = false
+
+
+# Root reads any file whatever its mode; without these two capabilities it obeys the mode
+# bits like the service account of an office server would.
+AS_AN_ORDINARY_ACCOUNT = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--")
+
+
+def test_a_file_that_stays_unreadable_fails_after_its_tries_and_the_service_goes_on(tmp_path):
+    home = make_home(tmp_path / "sohoa-data", max_attempts=2, retry_seconds=0.5)
+    locked = home / "inbox" / "van-ban-den" / "khóa-quyền.jpg"
+    tiny_scan(locked, variant=44)
+    locked.chmod(0)
+    with Service(home, prefix=AS_AN_ORDINARY_ACCOUNT):
+        (job,) = wait_settled(home, 1, timeout=60)
+        tiny_scan(home / "inbox" / "van-ban-den" / "đọc-được.jpg", variant=45)
+        wait_settled(home, 2)
+    assert job["state"] == "failed" and job["error_code"] == "unreadable" and job["source_cleared"]
+    assert "không đọc được tệp" in job["reason"] and "2 lần" in job["reason"]
+    failed = home / "failed" / "van-ban-den" / "khóa-quyền.jpg"
+    assert failed.is_file() and not locked.exists()
+    reason = (failed.parent / f"{failed.name}.reason.txt").read_text(encoding="utf-8")
+    assert "không đọc được tệp" in reason and "quyền đọc" in reason
+    readable = job_of(home, "van-ban-den/đọc-được.jpg")
+    assert readable["state"] == "done"

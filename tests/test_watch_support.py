@@ -62,8 +62,9 @@ def make_home(path: Path, *, signing: bool = False, extra_config: str = "", **wa
 class Service:
     """`sohoa --home HOME watch` as a separate process, as an operator runs it."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, prefix: tuple[str, ...] = ()):
         self.home = home
+        self.prefix = prefix  # e.g. setpriv, to run the service with fewer privileges
         self.tag = uuid.uuid4().hex  # in the environment of the service and all its children
         self.process: subprocess.Popen | None = None
         self.stdout_path = home / f"watch-{self.tag[:8]}.out"
@@ -72,7 +73,7 @@ class Service:
         env = {k: v for k, v in os.environ.items() if k != "SOHOA_HOME"}
         env["SOHOA_TEST_TAG"] = self.tag
         self.stdout = open(self.stdout_path, "ab")
-        self.process = subprocess.Popen([str(SOHOA), "--home", str(self.home), "watch"], stdout=self.stdout,
+        self.process = subprocess.Popen([*self.prefix, str(SOHOA), "--home", str(self.home), "watch"], stdout=self.stdout,
                                         stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_the_tests)
         wait_for(lambda: "event=started pid=%d" % self.process.pid in self.log() or self.process.poll() is not None,
                  60, "the service to start")

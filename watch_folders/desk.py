@@ -211,6 +211,13 @@ class Desk(threading.Thread):
                 # Unreadable for now (locked by an SMB client, disk full): look again later,
                 # waiting longer each time. It stays in the inbox meanwhile: nothing is lost.
                 tries = self._take_tries[steady.path] = self._take_tries.get(steady.path, 0) + 1
+                if tries >= self.settings.max_attempts and isinstance(error, OSError) \
+                        and not _readable(steady.path):
+                    # Still unreadable after every try: a failure the clerk must see, not a
+                    # file left in the inbox to be retried for ever. (Our own disk being
+                    # full is not the file's fault: that is retried as long as it lasts.)
+                    self._fail_unreadable(steady, error, tries)
+                    continue
                 wait = min(self.settings.retry_seconds * 2 ** (tries - 1), _MAX_BACKOFF_SECONDS)
                 relative = printable(steady.path.relative_to(self.inbox))
                 self.emit("take-postponed", level=logging.WARNING, file=relative, error=str(error),
@@ -218,6 +225,21 @@ class Desk(threading.Thread):
                 self._later.append((time.monotonic() + wait, ("seen", steady.path)))
             else:
                 self._take_tries.pop(steady.path, None)
+
+    def _fail_unreadable(self, steady: SteadyFile, error: OSError, tries: int) -> None:
+        """A failed job for a file that cannot be read (its content unknown: no SHA-256);
+        it leaves the inbox for failed/ with its reason like any failed file."""
+        self._take_tries.pop(steady.path, None)
+        relative = steady.path.relative_to(self.inbox)
+        profile = self.settings.profile(relative.parts[0]) if len(relative.parts) > 1 else None
+        reason = f"không đọc được tệp ({error.strerror or error}; đã thử {tries} lần)"
+        job_id = self.store.create(sha256="", profile=profile.name if profile else "",
+                                   source_path=printable(relative), source_raw=os.fsencode(str(relative)),
+                                   size=steady.size, mtime_ns=steady.mtime_ns, state="failed",
+                                   error_code="unreadable", reason=reason)
+        self.emit("failed", f"✗ {printable(relative)}: {reason}", level=logging.WARNING, job=job_id,
+                  file=printable(relative), code="unreadable", reason=reason)
+        self._clear(job_id)
 
     def _take(self, steady: SteadyFile) -> None:
         relative = steady.path.relative_to(self.inbox)
@@ -353,6 +375,15 @@ class Desk(threading.Thread):
         self._later = [(at, request) for at, request in self._later if at > moment]
         for request in due:
             self.requests.put(request)
+
+
+def _readable(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError:
+        return False
+    return True
 
 
 def received_file(root: Path, job: JobRow) -> Path:

@@ -29,6 +29,7 @@ _ADVICE = {
                           "định dạng đó rồi thả lại vào thư mục.",
     "too-many-pixels": "Hãy quét lại ở độ phân giải 200–300 dpi.",
     "no-profile": "Hãy đặt tệp vào thư mục của một hồ sơ (inbox/<hồ sơ>/).",
+    "unreadable": "Kiểm tra quyền đọc của tệp (hoặc chép lại tệp từ máy quét), rồi thả lại vào thư mục.",
     "gone": "Không còn gì để làm: tệp đã được lấy ra khỏi thư mục trước khi lưu xong.",
 }
 _ADVICE_OTHER = ("Hãy báo kỹ thuật viên. Chi tiết kỹ thuật nằm trong logs/sohoa.log "
