@@ -96,7 +96,7 @@ def test_kill_9_in_the_middle_and_restart_accounts_for_every_input_exactly_once(
 def test_workers_killed_mid_document_are_replaced_and_the_document_done(tmp_path):
     home = make_home(tmp_path / "sohoa-data")
     name = "luu-tru/hồ-sơ.pdf"
-    big_pdf(home / "inbox" / name, pages=6)
+    big_pdf(home / "inbox" / name, pages=20)  # still being read a second after it started
     with Service(home) as service:
         wait_for(lambda: any(j["state"] == "processing" for j in jobs_for(home, name)), 60, "the document in progress")
         time.sleep(1.0)
@@ -106,7 +106,7 @@ def test_workers_killed_mid_document_are_replaced_and_the_document_done(tmp_path
             os.kill(pid, signal.SIGKILL)
         (job,) = wait_settled(home, 1)
         assert service.process.poll() is None
-    assert job["state"] == "done" and job["page_count"] == 6 and job["attempts"] == 2
+    assert job["state"] == "done" and job["page_count"] == 20 and job["attempts"] == 2
     assert "event=worker-restarted" in service.log()
 
 
@@ -118,7 +118,7 @@ def parent_of(pid: int) -> int:
 def test_sigterm_rolls_back_what_cannot_finish_in_time_and_the_next_start_does_it(tmp_path):
     home = make_home(tmp_path / "sohoa-data", stop_grace_seconds=0.5)
     name = "luu-tru/hồ-sơ-dài.pdf"
-    big_pdf(home / "inbox" / name, pages=6)
+    big_pdf(home / "inbox" / name, pages=30)  # seconds of OCR: more than the grace
     service = Service(home).start()
     wait_for(lambda: any(j["state"] == "processing" for j in jobs_for(home, name)), 60, "the document in progress")
     time.sleep(1.0)
@@ -134,7 +134,7 @@ def test_sigterm_rolls_back_what_cannot_finish_in_time_and_the_next_start_does_i
     assert "Tệp chờ lâu nhất: " + name in run_sohoa(home, "status").stdout
     with Service(home):
         (job,) = wait_settled(home, 1)
-    assert job["state"] == "done" and job["page_count"] == 6 and job["id"] == status["oldest_waiting"]["job"]
+    assert job["state"] == "done" and job["page_count"] == 30 and job["id"] == status["oldest_waiting"]["job"]
 
 
 def test_ctrl_c_lets_the_document_in_hand_finish(tmp_path):
