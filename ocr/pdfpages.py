@@ -47,6 +47,22 @@ def _multiply(m: tuple, n: tuple) -> tuple:
     )
 
 
+def _operations(page: pikepdf.Page, operators: str = ""):
+    """(operator, operands, current transformation matrix) for each operation of the page's
+    content other than q, Q and cm, which only move the matrix; operators limits the parse."""
+    ctm, stack = _IDENTITY, []
+    for operands, operator in pikepdf.parse_content_stream(page, operators):
+        op = str(operator)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q":
+            ctm = stack.pop() if stack else _IDENTITY
+        elif op == "cm":
+            ctm = _multiply(tuple(float(v) for v in operands), ctm)
+        else:
+            yield op, operands, ctm
+
+
 def image_dpi(page: pikepdf.Page) -> float | None:
     """The highest resolution at which an image is drawn on the page, in dots per inch.
 
@@ -55,30 +71,25 @@ def image_dpi(page: pikepdf.Page) -> float | None:
     """
     xobjects = page.resources.get(Name.XObject, {})
     best = None
-    ctm = _IDENTITY
-    stack = []
-    for operands, operator in pikepdf.parse_content_stream(page, "q Q cm Do"):
-        op = str(operator)
-        if op == "q":
-            stack.append(ctm)
-        elif op == "Q":
-            ctm = stack.pop() if stack else _IDENTITY
-        elif op == "cm":
-            ctm = _multiply(tuple(float(v) for v in operands), ctm)
-        elif op == "Do":
-            xobject = xobjects.get(operands[0])
-            if xobject is None or xobject.get(Name.Subtype) != Name.Image:
-                continue
-            width_in = math.hypot(ctm[0], ctm[1]) / 72
-            height_in = math.hypot(ctm[2], ctm[3]) / 72
-            if width_in <= 0 or height_in <= 0:
-                continue
-            dpi = max(int(xobject.Width) / width_in, int(xobject.Height) / height_in)
-            best = dpi if best is None else max(best, dpi)
+    for _, operands, ctm in _operations(page, "q Q cm Do"):
+        xobject = xobjects.get(operands[0])
+        if xobject is None or xobject.get(Name.Subtype) != Name.Image:
+            continue
+        width_in = math.hypot(ctm[0], ctm[1]) / 72
+        height_in = math.hypot(ctm[2], ctm[3]) / 72
+        if width_in <= 0 or height_in <= 0:
+            continue
+        dpi = max(int(xobject.Width) / width_in, int(xobject.Height) / height_in)
+        best = dpi if best is None else max(best, dpi)
     return best
 
 
 _JPEG_COLOUR_SPACES = {Name.DeviceGray, Name.DeviceRGB}
+
+
+def is_jpeg_stream(image: pikepdf.Object) -> bool:
+    """Is the stream's data a JPEG file as it is (DCTDecode its only filter)?"""
+    return image.get(Name.Filter) in (Name.DCTDecode, pikepdf.Array([Name.DCTDecode]))
 
 
 def full_page_jpeg(page: pikepdf.Page) -> bytes | None:
@@ -92,19 +103,11 @@ def full_page_jpeg(page: pikepdf.Page) -> bytes | None:
     if page_geometry(page).rotate:
         return None
     xobjects = page.resources.get(Name.XObject, {})
-    drawn, ctm, stack = [], _IDENTITY, []
-    for operands, operator in pikepdf.parse_content_stream(page):
-        op = str(operator)
-        if op == "q":
-            stack.append(ctm)
-        elif op == "Q":
-            ctm = stack.pop() if stack else _IDENTITY
-        elif op == "cm":
-            ctm = _multiply(tuple(float(v) for v in operands), ctm)
-        elif op == "Do":
-            drawn.append((xobjects.get(operands[0]), ctm))
-        else:
+    drawn = []
+    for op, operands, ctm in _operations(page):
+        if op != "Do":
             return None
+        drawn.append((xobjects.get(operands[0]), ctm))
     if len(drawn) != 1 or drawn[0][0] is None:
         return None
     image, (a, b, c, d, e, f) = drawn[0]
@@ -112,7 +115,7 @@ def full_page_jpeg(page: pikepdf.Page) -> bytes | None:
     covers = b == 0 and c == 0 and all(abs(u - v) < 0.5 for u, v in ((a, x1 - x0), (d, y1 - y0), (e, x0), (f, y0)))
     plain_jpeg = (
         image.get(Name.Subtype) == Name.Image
-        and image.get(Name.Filter) in (Name.DCTDecode, pikepdf.Array([Name.DCTDecode]))
+        and is_jpeg_stream(image)
         and image.get(Name.ColorSpace) in _JPEG_COLOUR_SPACES
         and int(image.get(Name.BitsPerComponent, 8)) == 8
         and not any(key in image for key in (Name.Decode, Name.SMask, Name.Mask, Name.DecodeParms))

@@ -21,6 +21,7 @@ from pikepdf import Name
 from PIL import Image, UnidentifiedImageError
 
 from ocr.errors import CorruptFile, EmptyFile, EncryptedPdf, TooManyPixels, UnsupportedFormat
+from ocr.pdfpages import is_jpeg_stream
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,7 @@ def _check_pdf_readable(source: pikepdf.Pdf, max_pixels: int) -> None:
 
 def _check_image_decodes(image: pikepdf.Stream, page_number: int) -> None:
     try:
-        if image.get(Name.Filter) in (Name.DCTDecode, pikepdf.Array([Name.DCTDecode])):
+        if is_jpeg_stream(image):
             # As for a JPEG file: at 1/8 scale the decoder still reads the whole stream.
             pil = Image.open(io.BytesIO(image.read_raw_bytes()))
             pil.draft(pil.mode, (pil.size[0] // 8, pil.size[1] // 8))
