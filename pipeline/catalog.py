@@ -107,6 +107,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE documents ADD COLUMN duplicate_key TEXT;
     CREATE INDEX documents_by_duplicate_key ON documents(duplicate_key);
     """,
+    # 5: the device and inode of the file each watch job took, so that only that very file
+    # ever leaves the inbox (watch_folders/outcomes.py); NULL for jobs taken before
+    """
+    ALTER TABLE watch_jobs ADD COLUMN source_dev INTEGER;
+    ALTER TABLE watch_jobs ADD COLUMN source_ino INTEGER;
+    """,
     # New migrations are appended here, one string each, never edited once committed.
 )
 

@@ -53,6 +53,8 @@ class JobRow:
     started_at: str | None
     finished_at: str | None
     source_cleared: bool
+    source_dev: int | None = None  # of the file taken (None: taken before these were kept)
+    source_ino: int | None = None
 
     def source(self, inbox: Path) -> Path:
         return inbox / Path(self.source_raw.decode("utf-8", "surrogateescape"))
@@ -76,16 +78,16 @@ class JobStore:
     # -- writing --
 
     def create(self, *, sha256: str, profile: str, source_path: str, source_raw: bytes, size: int,
-               mtime_ns: int, state: str = "received", document_id: int | None = None,
-               error_code: str | None = None, reason: str | None = None) -> int:
+               mtime_ns: int, dev: int | None = None, ino: int | None = None, state: str = "received",
+               document_id: int | None = None, error_code: str | None = None, reason: str | None = None) -> int:
         """A new job for a file just taken; a duplicate found at once is final at once."""
         at = stamp()
         with self.catalog.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO watch_jobs (sha256, profile, source_path, source_raw, source_size,"
-                " source_mtime_ns, state, document_id, error_code, reason, received_at, finished_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sha256, profile, source_path, sqlite3.Binary(source_raw), size, mtime_ns, state,
+                " source_mtime_ns, source_dev, source_ino, state, document_id, error_code, reason,"
+                " received_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sha256, profile, source_path, sqlite3.Binary(source_raw), size, mtime_ns, dev, ino, state,
                  document_id, error_code, reason, at, at if state in FINAL else None),
             )
             return int(cursor.lastrowid)
@@ -157,8 +159,11 @@ class JobStore:
         return self.catalog.find_by_original_sha256(sha256)
 
 
+_FIELDS = frozenset(JobRow.__dataclass_fields__)
+
+
 def _row(row: sqlite3.Row) -> JobRow:
-    values = dict(row)
+    values = {key: value for key, value in dict(row).items() if key in _FIELDS}
     values["source_raw"] = bytes(values["source_raw"])
     values["source_cleared"] = bool(values["source_cleared"])
     return JobRow(**values)
