@@ -13,7 +13,6 @@ so a crash anywhere is finished at the next start (recover()).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import queue
@@ -26,10 +25,10 @@ from pathlib import Path, PurePath
 
 from pipeline.durable import copy_and_hash, fsync_dir
 from pipeline.home import Home
-from watch_folders.eventlog import EventLog
+from watch_folders.eventlog import EventLog, quoted
 from watch_folders.finder import walk_files
 from watch_folders.jobs import FINAL, JobRow, JobStore, now, stamp
-from watch_folders.names import is_ignored, is_utf8, printable
+from watch_folders.names import fit_name, is_ignored, is_utf8, printable
 from watch_folders.outcomes import clear_source, duplicate_note, failure_note, is_same_file
 from watch_folders.paths import received_dir
 from watch_folders.settings import WatchSettings
@@ -248,7 +247,8 @@ class Desk(threading.Thread):
         incoming = received_dir(self.home.root) / f"incoming-{uuid.uuid4().hex}"
         incoming.mkdir(parents=True)
         try:
-            copy = incoming / printable(relative.name)
+            # A name not in UTF-8 grows when decoded (one byte to up to three): fitted to NAME_MAX.
+            copy = incoming / fit_name(printable(relative.name))
             sha256, size = copy_and_hash(steady.path, copy)
             if not is_same_file(steady.path, steady.size, steady.mtime_ns) or size != steady.size:
                 # Still being written after all: watch it again.
@@ -387,11 +387,11 @@ def _readable(path: Path) -> bool:
 
 
 def received_file(root: Path, job: JobRow) -> Path:
-    return received_dir(root) / str(job.id) / printable(PurePath(os.fsdecode(job.source_raw)).name)
+    return received_dir(root) / str(job.id) / fit_name(printable(PurePath(os.fsdecode(job.source_raw)).name))
 
 
 def _quoted(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    return quoted(text)
 
 
 def _seconds_since(started_at: str | None) -> float | None:

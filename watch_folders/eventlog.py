@@ -13,14 +13,24 @@ import sys
 import threading
 from typing import TextIO
 
+from watch_folders.names import shown
+
 log = logging.getLogger("sohoa.watch")
 
 
 def _value(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    if text == "" or any(c in text for c in ' ="\n\t\\'):
-        return json.dumps(text, ensure_ascii=False)
+    if text == "" or not text.isprintable() or any(c in text for c in ' ="\\'):
+        return quoted(text)
     return text
+
+
+def quoted(text: str) -> str:
+    """text as a JSON string with nothing unprintable left raw: json escapes C0 controls
+    but, without ensure_ascii, leaves DEL, C1 controls and bidi overrides (U+202E) as they
+    are, and those would act on the terminal of whoever reads the log."""
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1]
+                   for c in json.dumps(text, ensure_ascii=False))
 
 
 def logfmt(event: str, fields: dict) -> str:
@@ -36,4 +46,5 @@ class EventLog:
         log.log(level, "%s", logfmt(event, fields))
         if say and self.console is not None:
             with self._lock:
-                print(say, file=self.console, flush=True)
+                # File names are in it: escaped, so a name cannot print a line of its own.
+                print(shown(say), file=self.console, flush=True)
