@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,7 +37,7 @@ from pipeline import __version__
 from pipeline.archive import ArchiveStore
 from pipeline.catalog import Catalog
 from pipeline.config import ConfigError, resolve_home
-from pipeline.home import Home, init_home
+from pipeline.home import UMASK, Home, init_home, tighten_modes
 from pipeline.header import corrections
 from pipeline.header.present import record_lines, review_lines, show_lines
 from pipeline.header.store import duplicates_of, review_queue
@@ -46,6 +47,7 @@ from signing.errors import SigningError
 from signing.sign import load_trust_roots, open_agency_signer
 from signing.verify import VerifyPolicy
 from watch_folders.eventlog import EventLog
+from watch_folders.names import shown
 from watch_folders.paths import prepare_folders
 from watch_folders.service import ServiceAlreadyRunning, run_service, running_service_pid
 from watch_folders.settings import load_watch_settings
@@ -112,6 +114,10 @@ def cmd_init(args) -> int:
         print(f"Đã tạo kho dữ liệu tại {home.root}")
     else:
         print(f"Kho dữ liệu đã có sẵn tại {home.root} (giữ nguyên cấu hình)")
+        tightened = tighten_modes(home.root)
+        if tightened:
+            print(f"  Quyền truy cập: đã bỏ quyền của người dùng khác trên {tightened} tệp và thư mục "
+                  "(phiên bản cũ để ai trên máy cũng đọc được kho); nay chỉ người dùng và nhóm của dịch vụ")
     print(f"  Cấu hình: {home.config_path}")
     signing = home.config().signing
     if signing.enabled and signing.uses_test_identity(home.root):
@@ -447,7 +453,7 @@ def cmd_status(args) -> int:
     if args.json:
         _print_json(report.as_json())
     else:
-        print("\n".join(describe(report)))
+        print("\n".join(shown(line) for line in describe(report)))
     return EXIT_OK
 
 
@@ -654,6 +660,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before anything is created: the home is for the service's user and group only.
+    os.umask(UMASK)
     args = build_parser().parse_args(argv)
     args.home = getattr(args, "home", None)
     args.verbose = getattr(args, "verbose", False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 _CHUNK = 1 << 20
@@ -18,10 +19,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_bytes_durably(path: Path, data: bytes) -> None:
-    """Write data to path so that a crash leaves either the old file or the whole new one."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
+def write_bytes_durably(path: Path, data: bytes, mode: int = 0o666) -> None:
+    """Write data to path so that a crash leaves either the old file or the whole new one
+    (created `mode`, less the umask)."""
+    # A temporary name of fixed length: one made from path.name would pass NAME_MAX for a
+    # long name (a failed scan's "<name>.reason.txt" beside it). Hidden, so never taken.
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    with open(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import CONFIG_TEMPLATE, Config, load_config
 from pipeline.durable import write_bytes_durably
 from signing.identity import create_test_identity
+
+# The home holds every page's text (catalog.sqlite), the archive and the log: readable by
+# the service's user and group only, never by "others" (umask 022 made all of it
+# world-readable). Every sohoa command runs under UMASK; the modes are also set where the
+# home is created. The inbox folders are the exception the clerks need: their group writes
+# there, and setgid keeps what they drop in that group (README, «Chạy như một dịch vụ»).
+UMASK = 0o027
+FOLDER_MODE = 0o750
+FILE_MODE = 0o640
+INBOX_MODE = 0o2770
 
 
 @dataclass(frozen=True)
@@ -57,11 +69,14 @@ def init_home(root: Path) -> tuple[Home, bool]:
     Returns the home and whether the config was newly written.
     """
     home = Home(root)
-    for folder in (home.root, home.archive_dir, home.index_dir, home.inbox_dir, home.failed_dir, home.staging_dir):
-        folder.mkdir(parents=True, exist_ok=True)
+    home.root.parent.mkdir(parents=True, exist_ok=True)
+    for folder in (home.root, home.archive_dir, home.index_dir, home.failed_dir, home.staging_dir):
+        make_folder(folder, FOLDER_MODE)
+    if not make_folder(home.inbox_dir, INBOX_MODE):
+        _keep_inbox_mode_of(home.inbox_dir)
     created = not home.config_path.exists()
     if created:
-        write_bytes_durably(home.config_path, CONFIG_TEMPLATE.encode("utf-8"))
+        write_bytes_durably(home.config_path, CONFIG_TEMPLATE.encode("utf-8"), FILE_MODE)
     ensure_test_identity(home)
     return home, created
 
@@ -73,3 +88,74 @@ def ensure_test_identity(home: Home) -> bool:
     if not (config.signing.enabled and config.signing.uses_test_identity(home.root)):
         return False
     return create_test_identity(home.root, config.agency_name) is not None
+
+
+def make_folder(path: Path, mode: int) -> bool:
+    """Create the folder with exactly `mode` (mkdir leaves out what the umask masks, and
+    setgid); an existing one is left as it is. Returns whether it was created."""
+    try:
+        os.mkdir(path, mode)
+    except FileExistsError:
+        return False
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+    return True
+
+
+def keep_inbox_mode(fd: int) -> None:
+    """An inbox folder (open as fd): the group may write and setgid is on, others get nothing."""
+    mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    wanted = (mode | INBOX_MODE) & ~0o007
+    if wanted != mode:
+        try:
+            os.fchmod(fd, wanted)
+        except OSError:
+            # Not ours to change (owned by the administrator, or a share mounted there whose
+            # modes come from its mount options): as the administrator left it.
+            pass
+
+
+def _keep_inbox_mode_of(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:  # a link or not a folder: the watch service refuses it, saying why
+        return
+    try:
+        keep_inbox_mode(fd)
+    finally:
+        os.close(fd)
+
+
+def tighten_modes(root: Path) -> int:
+    """Take every permission of "others" away from root and everything below it (a home
+    made by an older release under umask 022 is world-readable), like `chmod -R o-rwx`
+    but never through a symbolic link: a clerk may swap a name in the inbox for one at
+    any moment. Returns how many files and folders were changed."""
+    changed = 0
+    for _, _, names, folder in os.fwalk(root):  # folders opened without following links
+        changed += _drop_others(folder)
+        for name in names:
+            try:
+                fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+            except OSError:  # gone meanwhile, or a link to a folder
+                continue
+            try:
+                if not stat.S_ISLNK(os.fstat(fd).st_mode):
+                    changed += _drop_others(fd)
+            finally:
+                os.close(fd)
+    return changed
+
+
+def _drop_others(fd: int) -> int:
+    mode = os.fstat(fd).st_mode
+    if not mode & 0o007:
+        return 0
+    # Through /proc the very file that was opened is changed, whatever its name is now (a
+    # descriptor opened O_PATH, which is all a file without read permission allows, cannot
+    # be fchmod'ed).
+    os.chmod(f"/proc/self/fd/{fd}", stat.S_IMODE(mode) & ~0o007)
+    return 1
