@@ -255,7 +255,8 @@ def test_files_open_as_their_names_claim_only_when_whole(tmp_path):
         assert not opens_as_claimed(path), name
     unknown = tmp_path / "ghi-chu.docx"
     unknown.write_bytes(b"PK\x03\x04")
-    assert opens_as_claimed(unknown)  # no claim to check: the quiet period decides
+    # Nothing in it can show it whole: the incomplete period decides (completeness.py)
+    assert not opens_as_claimed(unknown)
 
 
 def test_steadiness_waits_for_quiet_and_forgets_deleted_files(tmp_path):

@@ -1,64 +1,137 @@
-"""Does a file open as the format its name claims? The second half of "is it complete".
+"""Is a file in the inbox whole? The second half of "is it complete" (steadiness.py).
 
 A copy over SMB can pause longer than any quiet period, so a steady size is not proof
-enough: a PDF must end with its %%EOF, a JPEG with its end-of-image marker, a PNG with its
-IEND chunk, and a TIFF's image data must lie inside the file. These checks read a few
-bytes (the TIFF one its directory), never the image data. A name with no claim (an
-unknown extension) has nothing to check.
+enough. What decides:
+
+- The content names the format, not the file name (as ocr/sources.sniff_format does for
+  the pipeline): %PDF-, JPEG, PNG, TIFF (II*/MM*) by their first bytes, whatever the
+  extension, and that format's check applies.
+- A PDF's cross-reference chain must parse from its last `startxref` to the end of the
+  file (pdf_xref.py): "ends with %%EOF" is true of a signed PDF cut after any of its
+  revisions. A JPEG must end with its end-of-image marker, a PNG with its IEND chunk, and a
+  TIFF's image data must lie inside the file. These read a few bytes (the TIFF check its
+  directory, the PDF one its cross-reference), never the image data.
+- Content that is none of these has nothing that can show it whole, so it is never
+  "whole" here: the tracker takes it only once it has stayed unchanged for the incomplete
+  period (settings.incomplete_seconds, a minute by default), not the quiet period. It is
+  refused by the pipeline anyway (not a scan: to failed/ with its reason), so the wait
+  costs nothing, and a slow copy of it is not taken half-written at the quiet period.
+- A file that a process on this machine still has open for writing (smbd during an SMB
+  copy, a paused `cp`) is not whole, whatever its content: a copy paused exactly at the end
+  of a PDF's first revision is, byte for byte, a whole PDF, and only this tells them apart.
+  Linux refuses a read lease on a file open for writing: the probe takes one and drops it
+  at once. Where leases cannot be had (another user's file without CAP_LEASE, NFS), the
+  content alone decides.
+
+A file not whole after the incomplete period is still taken (steadiness.py), so a truly
+broken one reaches failed/ with its reason; a file whose copy resumes after that is not
+lost, since it leaves the inbox only if it is still what was taken.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import signal
+import stat
 import warnings
 from pathlib import Path
 
 from PIL import Image, TiffImagePlugin
 
-_CLAIMS = {".pdf": "pdf", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png"}
+from watch_folders.pdf_xref import pdf_problem
+
+# First bytes, exact magic first: a PNG whose text chunk holds "%PDF-" is a PNG.
+_MAGIC = (
+    (b"%PDF-", "pdf"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+_HEAD = 1024  # readers accept junk before %PDF- up to here
 _TAIL = 2048
+_F_SETLEASE = getattr(fcntl, "F_SETLEASE", 1024)
+_F_SETSIG = getattr(fcntl, "F_SETSIG", 10)
 _OFFSET_TAGS = ((273, 279), (324, 325))  # (StripOffsets, StripByteCounts), (TileOffsets, TileByteCounts)
 
 
-def claimed_format(path: Path) -> str | None:
-    return _CLAIMS.get(path.suffix.lower())
+def content_format(head: bytes) -> str | None:
+    """pdf, jpeg, png or tiff from the file's first bytes; None for anything else."""
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return "pdf" if b"%PDF-" in head[:_HEAD] else None
 
 
 def opens_as_claimed(path: Path) -> bool:
-    """True when the file looks whole for the format its name claims (or claims none)."""
-    claim = claimed_format(path)
-    if claim is None:
-        return True
+    """True when the file is whole as far as its content shows (see above)."""
+    return why_incomplete(path) is None
+
+
+def why_incomplete(path: Path) -> str | None:
+    """None when the file is whole; else why not, in a few words for the log."""
     try:
-        size = os.path.getsize(path)
+        # Not following a symlink swapped in, nor waiting on a FIFO or on another's lease.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except BlockingIOError:
+        return "held by a writer (lease)"
+    except OSError as error:
+        return f"cannot be opened ({error.strerror})"
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            return "not a regular file"
+        size = status.st_size
         if size == 0:
-            return False  # created, not written yet
-        with open(path, "rb") as handle:
-            head = handle.read(1024)
-            handle.seek(max(0, size - _TAIL))
-            tail = handle.read(_TAIL)
-        if claim == "pdf":
-            return b"%PDF-" in head and b"%%EOF" in tail
-        if claim == "jpeg":
-            return head.startswith(b"\xff\xd8\xff") and b"\xff\xd9" in tail[-64:]
-        if claim == "png":
-            return head.startswith(b"\x89PNG\r\n\x1a\n") and b"IEND\xaeB`\x82" in tail[-16:]
-        return _tiff_is_whole(path, size)
-    except (OSError, ValueError):
-        return False
+            return "empty"  # created, not written yet
+        if _open_for_writing(fd):
+            return "still open for writing"
+        head = os.pread(fd, _HEAD, 0)
+        kind = content_format(head)
+        if kind is None:
+            return "not PDF, JPEG, PNG or TIFF: nothing shows it whole"
+        if kind == "pdf":
+            return pdf_problem(fd, size, head.find(b"%PDF-"))
+        tail = os.pread(fd, _TAIL, max(0, size - _TAIL))
+        if kind == "jpeg":
+            return None if b"\xff\xd9" in tail[-64:] else "JPEG without its end-of-image marker"
+        if kind == "png":
+            return None if b"IEND\xaeB`\x82" in tail[-16:] else "PNG without its IEND chunk"
+        return None if _tiff_is_whole(fd, size) else "TIFF image data past the end of the file"
+    except (OSError, ValueError) as error:
+        return f"unreadable ({error})"
+    finally:
+        os.close(fd)
 
 
-def _tiff_is_whole(path: Path, size: int) -> bool:
+def _open_for_writing(fd: int) -> bool:
+    """True when some process has the file open for writing: Linux then refuses a read lease."""
+    try:
+        # Should a writer open the file while the lease is held, the kernel signals this
+        # process (SIGIO by default, which would end it): SIGURG is ignored unless handled.
+        fcntl.fcntl(fd, _F_SETSIG, signal.SIGURG)
+        fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as error:
+        # EACCES (another user's file, no CAP_LEASE), EINVAL (NFS, leases off): cannot tell.
+        return error.errno == errno.EAGAIN
+    fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
+    return False
+
+
+def _tiff_is_whole(fd: int, size: int) -> bool:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow warns about the damage it then reports
         try:
-            return _tiff_data_inside(path, size)
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                return _tiff_data_inside(handle, size)
         except Exception:  # Pillow raises many kinds on a half-written directory
             return False
 
 
-def _tiff_data_inside(path: Path, size: int) -> bool:
-    with Image.open(path) as image:
+def _tiff_data_inside(handle, size: int) -> bool:
+    with Image.open(handle) as image:
         if not isinstance(image, TiffImagePlugin.TiffImageFile):
             return False
         for frame in range(getattr(image, "n_frames", 1)):

@@ -1,21 +1,26 @@
 """When is a file in the inbox complete? When it has stopped changing and opens.
 
 A file is taken once its size and modification time have stayed the same for the quiet
-period and it opens as the format its name claims. One that stays the same but does not
-open is given until the incomplete period, then taken all the same, so a truly broken
+period and completeness.py finds it whole. One that stays the same but is not whole
+is given until the incomplete period, then taken all the same, so a truly broken
 file reaches failed/ with its reason instead of waiting forever. A file that disappears
 before that is forgotten: nothing was taken, nothing is owed.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from watch_folders.completeness import opens_as_claimed
+from watch_folders.completeness import why_incomplete
+from watch_folders.eventlog import logfmt
+from watch_folders.names import printable
+
+log = logging.getLogger("sohoa.watch")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class _Tracked:
     mtime_ns: int
     steady_since: float
     next_check: float
+    waiting: str | None = None  # why it is not whole yet, as last logged
 
 
 class SteadinessTracker:
@@ -77,11 +83,15 @@ class SteadinessTracker:
             if steady_for < self.quiet:
                 tracked.next_check = tracked.steady_since + self.quiet
                 continue
-            opens = opens_as_claimed(path)
+            why = why_incomplete(path)
+            opens = why is None
             if opens or steady_for >= self.incomplete:
                 del self._tracked[path]
                 ready.append(SteadyFile(path, tracked.size, tracked.mtime_ns, opens))
             else:
+                if why != tracked.waiting:  # once per reason, not at every look
+                    tracked.waiting = why
+                    log.info("%s", logfmt("waiting-incomplete", {"file": printable(path), "reason": why}))
                 tracked.next_check = min(now + max(self._step(), 1.0), tracked.steady_since + self.incomplete)
         return ready, vanished
 
