@@ -57,20 +57,28 @@ class ArchiveStore:
             remove_tree(stale)
         assembling = final.with_name(f".{final.name}.tmp-{os.getpid()}")
         assembling.mkdir()
-        os.rename(original, assembling / Path(files.original_file).name)
-        fsync_file(pdfa)
-        os.rename(pdfa, assembling / PDFA_NAME)
-        sidecar_path = assembling / SIDECAR_NAME
-        with open(sidecar_path, "wb") as handle:
-            handle.write(sidecar)
-            handle.flush()
-            os.fsync(handle.fileno())
-        fsync_dir(assembling)
-        if final.exists():
-            # Left by a run that crashed before its catalog commit: no record points to it.
-            remove_tree(final)
-        os.rename(assembling, final)
-        fsync_dir(final.parent)
+        placed = False
+        try:
+            os.rename(original, assembling / Path(files.original_file).name)
+            fsync_file(pdfa)
+            os.rename(pdfa, assembling / PDFA_NAME)
+            sidecar_path = assembling / SIDECAR_NAME
+            with open(sidecar_path, "wb") as handle:
+                handle.write(sidecar)
+                handle.flush()
+                os.fsync(handle.fileno())
+            fsync_dir(assembling)
+            if final.exists():
+                # Left by a run that crashed before its catalog commit: no record points to it.
+                remove_tree(final)
+            os.rename(assembling, final)
+            placed = True
+            fsync_dir(final.parent)
+        except BaseException:
+            # A full disk (or any error) half-way: the folder goes (no catalog row points
+            # to it yet); the job is tried again from its own copy of the original.
+            remove_tree(final if placed else assembling)
+            raise
 
     def discard(self, files: ArchivedFiles) -> None:
         """Undo store() when the catalog transaction that should point to it failed."""

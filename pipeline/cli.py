@@ -42,6 +42,7 @@ from pipeline.header import corrections
 from pipeline.header.present import record_lines, review_lines, show_lines
 from pipeline.header.store import duplicates_of, review_queue
 from pipeline.ingest import ArchivedDocument, IngestOptions, ingest_file
+from pipeline.logfile import FORMAT as LOG_FORMAT, LogFile
 from signing import archive_checks
 from signing.errors import SigningError
 from signing.sign import load_trust_roots, open_agency_signer
@@ -51,7 +52,7 @@ from watch_folders.names import shown
 from watch_folders.paths import prepare_folders
 from watch_folders.service import ServiceAlreadyRunning, run_service, running_service_pid
 from watch_folders.settings import load_watch_settings
-from watch_folders.status import describe, status_report
+from watch_folders.status import catalog_for_status, describe, status_report
 
 log = logging.getLogger("sohoa")
 
@@ -90,8 +91,9 @@ def _setup_logging(home: Home | None, verbose: bool) -> None:
     root.addHandler(console)
     if home is not None and home.root.is_dir():
         (home.root / "logs").mkdir(exist_ok=True)
-        handler = logging.FileHandler(home.root / "logs" / "sohoa.log", encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        # A log it cannot write (a full disk) is said once on the console, not per line.
+        handler = LogFile(home.root / "logs" / "sohoa.log", console=sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
         root.addHandler(handler)
 
 
@@ -448,8 +450,8 @@ def cmd_watch(args) -> int:
 
 def cmd_status(args) -> int:
     home = _open_home(args)
-    with Catalog(home.catalog_path) as catalog:
-        report = status_report(catalog, running_service_pid(home.root))
+    with catalog_for_status(home.catalog_path) as catalog:  # readable on a full disk too
+        report = status_report(catalog, running_service_pid(home.root), home.root)
     if args.json:
         _print_json(report.as_json())
     else:

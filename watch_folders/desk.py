@@ -320,18 +320,25 @@ class Desk(threading.Thread):
             self.emit("failed", f"✗ {job.source_path}: {done.reason}", level=logging.WARNING, job=job_id,
                       file=job.source_path, code=done.error_code, reason=done.reason)
         elif done.outcome == "retry":
-            if job.attempts >= self.settings.max_attempts:
+            # A full disk is not the file's fault, however long it lasts: the try is not
+            # counted, the wait does not grow (the job goes on soon after space is freed),
+            # and the console hears of it once, not at every try.
+            disk_full = done.error_code == "disk-full"
+            if job.attempts >= self.settings.max_attempts and not disk_full:
                 reason = f"{done.reason} (đã thử {job.attempts} lần)"
                 self.store.finish(job_id, "failed", error_code=done.error_code, reason=reason)
                 self.emit("failed", f"✗ {job.source_path}: {reason}", level=logging.WARNING, job=job_id,
                           file=job.source_path, code=done.error_code, reason=reason)
             else:
                 wait = min(self.settings.retry_seconds * 2 ** max(job.attempts - 1, 0), _MAX_BACKOFF_SECONDS)
+                if disk_full:
+                    wait = self.settings.retry_seconds
                 self.store.postpone(job_id, now() + dt.timedelta(seconds=wait), error_code=done.error_code or "transient",
-                                    reason=done.reason or "")
-                self.emit("retry", f"… {job.source_path}: {done.reason}; thử lại sau {wait:.0f} giây",
-                          level=logging.WARNING, job=job_id, file=job.source_path, code=done.error_code,
-                          attempt=job.attempts, wait=wait)
+                                    reason=done.reason or "", counted=not disk_full)
+                said = None if disk_full and job.error_code == "disk-full" else \
+                    f"… {job.source_path}: {done.reason}; thử lại sau {wait:.0f} giây"
+                self.emit("retry", said, level=logging.WARNING, job=job_id, file=job.source_path,
+                          code=done.error_code, attempt=job.attempts, wait=wait)
                 self.to_dispatcher.put(("queue", self.store.get(job_id), time.monotonic() + wait))
                 return
         elif done.outcome == "interrupted":

@@ -7,6 +7,7 @@ The operator's console gets the same event as one plain Vietnamese sentence.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -45,6 +46,8 @@ class EventLog:
     def __call__(self, event: str, say: str | None = None, *, level: int = logging.INFO, **fields) -> None:
         log.log(level, "%s", logfmt(event, fields))
         if say and self.console is not None:
-            with self._lock:
+            # A console that cannot be written (redirected to a full disk) must not undo the
+            # bookkeeping that called it: the event is in the log, if the log has room.
+            with self._lock, contextlib.suppress(OSError):
                 # File names are in it: escaped, so a name cannot print a line of its own.
                 print(shown(say), file=self.console, flush=True)

@@ -111,12 +111,15 @@ class JobStore:
                 (state, document_id, page_count, error_code, reason, stamp(), job_id),
             )
 
-    def postpone(self, job_id: int, retry_at: dt.datetime, *, error_code: str, reason: str) -> None:
-        """A transient error: back to received, to run again at retry_at."""
+    def postpone(self, job_id: int, retry_at: dt.datetime, *, error_code: str, reason: str,
+                 counted: bool = True) -> None:
+        """A transient error: back to received, to run again at retry_at. A try that was
+        not the file's fault (a full disk) is not counted against max_attempts."""
         with self.catalog.transaction() as db:
             db.execute(
-                "UPDATE watch_jobs SET state = 'received', retry_at = ?, error_code = ?, reason = ? WHERE id = ?",
-                (stamp(retry_at), error_code, reason, job_id),
+                "UPDATE watch_jobs SET state = 'received', retry_at = ?, error_code = ?, reason = ?,"
+                " attempts = max(attempts - ?, 0) WHERE id = ?",
+                (stamp(retry_at), error_code, reason, 0 if counted else 1, job_id),
             )
 
     def requeue(self, job_id: int) -> None:

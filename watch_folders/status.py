@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline.catalog import Catalog
 from watch_folders.jobs import STATES, now, stamp
@@ -19,6 +23,26 @@ class WaitingFile:
 
 
 @dataclass(frozen=True)
+class DiskSpace:
+    """Room left on the home's file system, and the jobs waiting for more."""
+
+    free_bytes: int
+    total_bytes: int
+    waiting_for_space: int  # queued jobs whose last try met a full disk
+
+    @property
+    def full(self) -> bool:
+        # Nearly nothing left (2 % of the disk, at most 100 MB: a scan's PDF/A is a few
+        # MB), or a job that found no room for what it had to write.
+        low = min(100 * 1024 * 1024, self.total_bytes // 50)
+        return self.free_bytes < low or self.waiting_for_space > 0
+
+    def as_json(self) -> dict:
+        return {"full": self.full, "free_bytes": self.free_bytes, "total_bytes": self.total_bytes,
+                "waiting_for_space": self.waiting_for_space}
+
+
+@dataclass(frozen=True)
 class StatusReport:
     running_pid: int | None
     counts: dict[str, int]  # received (queued), processing, done, failed, duplicate
@@ -26,6 +50,7 @@ class StatusReport:
     pages_per_minute: float | None  # while working, over the last hour
     oldest_waiting: WaitingFile | None
     retrying: int  # queued jobs waiting for another try after a transient error
+    disk: DiskSpace | None = None  # None when the home's file system cannot be asked
 
     def as_json(self) -> dict:
         return {
@@ -46,10 +71,43 @@ class StatusReport:
                 "since": self.oldest_waiting.since,
                 "waiting_seconds": self.oldest_waiting.waiting_seconds,
             },
+            "disk": None if self.disk is None else self.disk.as_json(),
         }
 
 
-def status_report(catalog: Catalog, running_pid: int | None) -> StatusReport:
+@contextlib.contextmanager
+def catalog_for_status(path: Path):
+    """The catalog, to read. On a full disk SQLite may not open it the usual way (a WAL
+    database wants its shared-memory file, which takes room): the database file is then
+    read as it stands. That is the whole catalog when no service runs (its last close
+    folded the WAL in); when one runs, its shared-memory file exists and the usual way works."""
+    try:
+        catalog = Catalog(path)
+    except sqlite3.OperationalError as error:
+        try:
+            db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?immutable=1", uri=True)
+        except sqlite3.Error:
+            raise error from None
+        db.row_factory = sqlite3.Row
+        try:
+            yield _FileOnly(Path(path), db)
+        finally:
+            db.close()
+        return
+    with catalog:
+        yield catalog
+
+
+@dataclass(frozen=True)
+class _FileOnly:
+    path: Path
+    db: sqlite3.Connection
+
+    def read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        return self.db.execute(sql, params).fetchall()
+
+
+def status_report(catalog: Catalog, running_pid: int | None, home_root: Path | None = None) -> StatusReport:
     counts = dict.fromkeys(STATES, 0)
     for row in catalog.read("SELECT state, count(*) AS n FROM watch_jobs GROUP BY state"):
         counts[row["state"]] = row["n"]
@@ -74,7 +132,18 @@ def status_report(catalog: Catalog, running_pid: int | None) -> StatusReport:
         waiting = WaitingFile(row["id"], row["source_path"], row["profile"], row["received_at"],
                               round((moment - dt.datetime.fromisoformat(row["received_at"])).total_seconds(), 1))
     retrying = catalog.read("SELECT count(*) AS n FROM watch_jobs WHERE state = 'received' AND retry_at IS NOT NULL")
-    return StatusReport(running_pid, counts, pages, rate, waiting, int(retrying[0]["n"]))
+    disk = _disk_space(catalog, home_root or Path(catalog.path).parent)
+    return StatusReport(running_pid, counts, pages, rate, waiting, int(retrying[0]["n"]), disk)
+
+
+def _disk_space(catalog: Catalog, root: Path) -> DiskSpace | None:
+    try:
+        fs = os.statvfs(root)
+    except OSError:
+        return None
+    waiting = catalog.read("SELECT count(*) AS n FROM watch_jobs WHERE state IN ('received', 'processing')"
+                           " AND error_code = 'disk-full'")
+    return DiskSpace(fs.f_bavail * fs.f_frsize, fs.f_blocks * fs.f_frsize, int(waiting[0]["n"]))
 
 
 def describe(report: StatusReport) -> list[str]:
@@ -102,7 +171,20 @@ def describe(report: StatusReport) -> list[str]:
     else:
         w = report.oldest_waiting
         lines.append(f"  Tệp chờ lâu nhất: {w.file} (từ {w.since[11:19]}, {_duration(w.waiting_seconds)})")
+    disk = report.disk
+    if disk is not None and disk.full:
+        waiting = f" ({disk.waiting_for_space} tệp đang chờ vì đĩa đầy)" if disk.waiting_for_space else ""
+        lines.append(f"  Đĩa của kho đầy: còn {_size(disk.free_bytes)}; các tệp đang chờ sẽ được xử lý "
+                     f"khi có chỗ{waiting}. Hãy giải phóng dung lượng đĩa.")
     return lines
+
+
+def _size(count: int) -> str:
+    if count < 1024 * 1024:
+        return f"{count / 1024:.0f} KB"
+    if count < 1024 ** 3:
+        return f"{count / 1024 ** 2:.1f} MB"
+    return f"{count / 1024 ** 3:.1f} GB"
 
 
 def _duration(seconds: float) -> str:

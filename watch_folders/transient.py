@@ -2,7 +2,8 @@
 
 A file locked by an SMB client, a full disk, the index held by another writer, a signing
 token unplugged: the same file may well go through a little later. Anything else is the
-file's own fault (or a bug) and ends the job as failed.
+file's own fault (or a bug) and ends the job as failed. A full disk is a case of its own
+(is_disk_full): it is waited out however long it lasts, never counted as a failed try.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ _TRANSIENT_ERRNOS = {
 _TRANSIENT_CODES = {"timestamp-unavailable", "identity-unavailable", "page-lost"}
 
 
+# How a full disk reads when it comes from outside Python's OSError: tantivy's ValueError
+# ("... kind: StorageFull ... No space left on device"), SQLite's SQLITE_FULL, a tool's
+# message, an error carried back from another process as text.
+_DISK_FULL_WORDS = ("no space left on device", "database or disk is full", "disk quota exceeded",
+                    "storagefull", "os error 28", "errno 28")
+
+
 def _causes(error: BaseException):
     seen = set()
     while error is not None and id(error) not in seen:
@@ -30,9 +38,25 @@ def _causes(error: BaseException):
         error = error.__cause__ or error.__context__
 
 
+def is_disk_full(error: BaseException) -> bool:
+    """The home's disk (or the user's quota) is full: not the file's fault, and not a
+    matter of a few tries either; the job waits as long as the disk stays full."""
+    for cause in _causes(error):
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(cause, sqlite3.DatabaseError) and getattr(cause, "sqlite_errorname", None) == "SQLITE_FULL":
+            return True
+        text = str(cause).lower()
+        if any(words in text for words in _DISK_FULL_WORDS):
+            return True
+    return False
+
+
 def is_transient(error: BaseException) -> bool:
     from index import SearchIndexError
 
+    if is_disk_full(error):
+        return True
     for cause in _causes(error):
         if isinstance(cause, OSError) and cause.errno in _TRANSIENT_ERRNOS:
             return True
@@ -46,10 +70,13 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+DISK_FULL_REASON = "đĩa đầy, chưa ghi được; sẽ làm tiếp khi kho có chỗ trống"
+
+
 def describe_transient(error: BaseException) -> str:
+    if is_disk_full(error):
+        return DISK_FULL_REASON
     for cause in _causes(error):
-        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
-            return "đĩa đầy, chưa ghi được"
         if isinstance(cause, OSError) and cause.errno in (errno.EBUSY, errno.ETXTBSY, errno.EAGAIN):
             return "tệp đang bị chương trình khác giữ (khóa), chưa đọc được"
         if isinstance(cause, OSError) and cause.errno in (errno.EACCES, errno.EPERM):

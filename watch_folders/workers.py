@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from watch_folders.messages import PageDone, PagesAbandoned, PagesWanted, WorkDone, WorkOrder
-from watch_folders.transient import describe_transient, is_transient
+from watch_folders.transient import describe_transient, is_disk_full, is_transient
 
 log = logging.getLogger("sohoa.watch.worker")
 
@@ -74,7 +74,9 @@ def _become_child(log_file: str | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["OMP_THREAD_LIMIT"] = "1"
     if log_file:
-        handler = logging.FileHandler(log_file, encoding="utf-8")
+        from pipeline.logfile import LogFile
+
+        handler = LogFile(log_file)  # the service tells the console if the log cannot be written
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"))
         root = logging.getLogger()
         root.addHandler(handler)
@@ -308,6 +310,9 @@ def _failure(job_id: int, error: BaseException) -> WorkDone:
     details = "".join(traceback.format_exception(error))
     reason = getattr(error, "reason", None)
     code = getattr(error, "code", None)
+    if is_disk_full(error):
+        # Whatever step met it (the PDF/A, the catalog, the index): the job waits for space.
+        return WorkDone(job_id, "retry", error_code="disk-full", reason=describe_transient(error), details=details)
     if is_transient(error):
         return WorkDone(job_id, "retry", error_code=code or "transient",
                         reason=reason or describe_transient(error), details=details)
