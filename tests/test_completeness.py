@@ -11,8 +11,10 @@ import hashlib
 import io
 import os
 import re
-import threading
+import struct
 import time
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import pikepdf
@@ -99,6 +101,28 @@ def hand_update(data: bytes) -> bytes:
     return data + body + section
 
 
+def stream_update(data: bytes, *, hybrid: bool = False, padding: int = 0, xrefstm_at: int | None = None) -> bytes:
+    """An incremental update by hand whose cross-reference is a stream (/W [1 4 1]); or, hybrid,
+    a table whose trailer's /XRefStm points at that stream (as some writers do for readers
+    that predate streams). `padding` zero bytes are compressed after the entries."""
+    previous = int(re.findall(rb"startxref\s+(\d+)\s+%%EOF", data)[-1])
+    root = re.findall(rb"/Root\s+(\d+ \d+ R)", data)[-1].decode()
+    number = max(int(n) for n in re.findall(rb"/Size\s+(\d+)", data))
+    body = f"{number} 0 obj\n<< /Producer (sohoa thu) >>\nendobj\n".encode()
+    stream_at = len(data) + len(body)
+    packed = zlib.compress(struct.pack(">BIB", 1, len(data), 0) + struct.pack(">BIB", 1, stream_at, 0) + bytes(padding))
+    stream = (f"{number + 1} 0 obj\n<< /Type /XRef /Size {number + 2} /W [1 4 1] /Index [{number} 2] /Root {root}"
+              f" /Prev {previous} /Filter /FlateDecode /Length {len(packed)} >>\nstream\n").encode() \
+        + packed + b"\nendstream\nendobj\n"
+    if not hybrid:
+        return data + body + stream + f"startxref\n{stream_at}\n%%EOF\n".encode()
+    table_at = stream_at + len(stream)
+    table = (f"xref\n0 1\n0000000000 65535 f \n{number} 1\n{len(data):010d} 00000 n \n"
+             f"trailer\n<< /Size {number + 2} /Root {root} /Prev {previous} /XRefStm {stream_at if xrefstm_at is None else xrefstm_at} >>\n"
+             f"startxref\n{table_at}\n%%EOF\n").encode()
+    return data + body + stream + table
+
+
 def revision_ends(data: bytes) -> list[int]:
     """Where each revision's %%EOF ends."""
     return [m.end() for m in re.finditer(rb"%%EOF", data)]
@@ -136,19 +160,23 @@ def assert_whole_only_at(path: Path, data: bytes, whole_at: set[int], start: int
 # -- the format's own proof ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["signed", "signed-twice", "pyhanko-update", "hand-written", "xref-streams"])
+@pytest.mark.parametrize("kind", ["signed", "signed-twice", "pyhanko-update", "hand-written", "xref-streams",
+                                  "stream-update", "hybrid"])
 def test_a_multi_revision_pdf_is_whole_only_where_a_revision_ends(tmp_path, signer, kind):
     """Cut anywhere inside a later revision (after the first %%EOF, mid-revision, in its
     xref or trailer, before its %%EOF) the copy is not whole; cut exactly where an earlier
     revision ended, it is that revision, byte for byte a whole PDF (the open-for-writing
     probe below, and the clear-time check, cover that one)."""
-    base = base_pdf(object_stream_mode=pikepdf.ObjectStreamMode.generate) if kind == "xref-streams" else base_pdf()
+    streams = kind in ("xref-streams", "stream-update")
+    base = base_pdf(object_stream_mode=pikepdf.ObjectStreamMode.generate) if streams else base_pdf()
     data = {
         "signed": lambda: signed(base, signer),
         "signed-twice": lambda: signed(signed(base, signer), signer, "ChuKy2"),
         "pyhanko-update": lambda: pyhanko_update(base),
         "hand-written": lambda: hand_update(base),
         "xref-streams": lambda: pyhanko_update(base),
+        "stream-update": lambda: stream_update(base),
+        "hybrid": lambda: stream_update(base, hybrid=True),
     }[kind]()
     ends = revision_ends(data)
     assert len(ends) == (3 if kind == "signed-twice" else 2) and data.startswith(base)
@@ -215,6 +243,29 @@ def test_an_xref_stream_pdf_is_whole_only_whole_and_not_when_its_stream_is_damag
     damaged[stream_at + 8] ^= 0x55
     path.write_bytes(bytes(damaged))
     assert why_incomplete(path) is not None and "cross-reference stream" in why_incomplete(path)
+
+
+def test_a_hybrid_files_xrefstm_must_point_at_a_cross_reference_stream(tmp_path):
+    base = base_pdf()
+    path = tmp_path / "lai.pdf"
+    path.write_bytes(stream_update(base, hybrid=True, xrefstm_at=len(base)))  # at the /Producer object
+    assert why_incomplete(path) == f"the object at {len(base)} is not a cross-reference stream"
+    path.write_bytes(stream_update(base, hybrid=True, xrefstm_at=10 ** 9))
+    assert why_incomplete(path) == f"startxref or /Prev points at {10 ** 9}, outside the file"
+
+
+def test_a_cross_reference_stream_is_inflated_no_further_than_its_entries(tmp_path):
+    """A stream of two entries followed by 50 MB of zeros (50 KB compressed): a bomb for
+    whoever inflates it all."""
+    path = tmp_path / "bom.pdf"
+    path.write_bytes(stream_update(base_pdf(object_stream_mode=pikepdf.ObjectStreamMode.generate), padding=50 << 20))
+    tracemalloc.start()
+    try:
+        assert why_incomplete(path) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 << 20, peak
 
 
 @pytest.mark.parametrize("after, whole", [

@@ -43,6 +43,7 @@ _IN_USE = re.compile(rb"(\d{10}) \d{5} n")
 _MAX_SECTIONS = 100_000
 _DICT_WINDOW = 64 * 1024
 _MAX_ENTRY_BYTES = 21
+_MAX_OBJECTS = 5_000_000  # per section; a 10,000-page scan has some 30,000
 
 
 class Broken(Exception):
@@ -96,18 +97,22 @@ def _check(f: _File, header_at: int) -> None:
 def _walk(f: _File, first: int, shift: int, limit: int) -> dict[int, int]:
     """Every section of the chain from `first`: {where it starts: where it ends}."""
     sections: dict[int, int] = {}
-    todo = [first]
+    todo = [(first, True)]
     while todo:
-        at = todo.pop()
+        at, follow = todo.pop()
         if at in sections:
-            raise Broken(f"the cross-reference chain loops back to {at}")
+            continue  # reached twice (a hybrid's stream and table both name the revision before)
         if len(sections) >= _MAX_SECTIONS:
             raise Broken("more cross-reference sections than any real file has")
         if not 0 <= at < limit:
             raise Broken(f"startxref or /Prev points at {at}, outside the file")
         end, prev, stream = _section(f, at, shift)
         sections[at] = end
-        todo.extend(offset + shift for offset in (prev, stream) if offset is not None)
+        # A hybrid file's /XRefStm stream only adds to its table: readers ignore its /Prev.
+        if stream is not None:
+            todo.append((stream + shift, False))
+        if prev is not None and follow:
+            todo.append((prev + shift, True))
     return sections
 
 
@@ -135,13 +140,15 @@ def _table(f: _File, section: int, at: int, shift: int) -> tuple[int, int | None
             raise Broken(f"cross-reference table damaged or cut at {at}")
         at += subsection.end()
         count = int(subsection.group(2))
-        if count * 19 > f.size - at:
+        if count > _MAX_OBJECTS or count * 19 > f.size - at:
             raise Broken(f"cross-reference table at {at} runs past the end of the file")
         block = f.read(at, count * _MAX_ENTRY_BYTES)
         entries = re.compile(b"(?:%s){%d}" % (_ENTRY, count)).match(block)
         if entries is None:
             raise Broken(f"cross-reference table damaged or cut at {at}")
-        _objects_inside(f, (int(o) for o in _IN_USE.findall(block, 0, entries.end())), shift, section)
+        # Ten digits each: the greatest as text is the greatest as a number, one int() only.
+        furthest = max(_IN_USE.findall(block, 0, entries.end()), default=None)
+        _objects_inside(f, [int(furthest)] if furthest else [], shift, section)
         at += entries.end()
     window = f.read(at, _DICT_WINDOW)
     skip = len(window) - len(window.lstrip(_WHITESPACE))
@@ -177,14 +184,6 @@ def _check_stream_entries(f: _File, top: bytes, whole: bytes, data: bytes, shift
     filters = re.findall(rb"/(\w+)", named.group(1)) if named else []
     if filters not in ([], [b"FlateDecode"]):
         return  # a filter no writer uses for this: its structure above is all we check
-    if filters:
-        inflater = zlib.decompressobj()
-        try:
-            data = inflater.decompress(data)
-        except zlib.error:
-            raise Broken(f"cross-reference stream at {at} damaged") from None
-        if not inflater.eof:
-            raise Broken(f"cross-reference stream at {at} cut short")
     widths = _numbers(top, b"W")
     size = _number(top, b"Size", at) or 0
     index = _numbers(top, b"Index") or [0, size]
@@ -194,7 +193,18 @@ def _check_stream_entries(f: _File, top: bytes, whole: bytes, data: bytes, shift
     predictor = int(named.group(1)) if named else 1
     row = sum(widths) + (1 if predictor >= 10 else 0)
     rows = sum(index[1::2])
-    if row <= 0 or len(data) < rows * row:
+    if row <= 0 or row > 64 or rows > _MAX_OBJECTS:
+        raise Broken(f"cross-reference stream at {at} has an impossible /W or /Index")
+    if filters:
+        # Inflated no further than its entries need: the stream cannot be a bomb here.
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(data, rows * row + 1)
+        except zlib.error:
+            raise Broken(f"cross-reference stream at {at} damaged") from None
+        if not inflater.eof and not inflater.unconsumed_tail:
+            raise Broken(f"cross-reference stream at {at} cut short")
+    if len(data) < rows * row:
         raise Broken(f"cross-reference stream at {at} holds fewer entries than its /Index says")
     offsets = _stream_offsets(data, widths, rows, predictor)
     if offsets is not None:
