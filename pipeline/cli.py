@@ -53,6 +53,7 @@ from watch_folders.paths import prepare_folders
 from watch_folders.service import ServiceAlreadyRunning, run_service, running_service_pid
 from watch_folders.settings import load_watch_settings
 from watch_folders.status import catalog_for_status, describe, status_report
+from watch_folders.stuck import describe_stuck, overdue_after, stuck_in_inbox
 
 log = logging.getLogger("sohoa")
 
@@ -452,10 +453,12 @@ def cmd_status(args) -> int:
     home = _open_home(args)
     with catalog_for_status(home.catalog_path) as catalog:  # readable on a full disk too
         report = status_report(catalog, running_service_pid(home.root), home.root)
+        stuck = stuck_in_inbox(home.inbox_dir, catalog, overdue_after(load_watch_settings(home.config_path)))
     if args.json:
-        _print_json(report.as_json())
+        _print_json({**report.as_json(), "stuck_in_inbox": [item.as_json() for item in stuck]})
     else:
-        print("\n".join(shown(line) for line in describe(report)))
+        lines = [*describe(report), *describe_stuck(stuck, running=report.running_pid is not None)]
+        print("\n".join(shown(line) for line in lines))
     return EXIT_OK
 
 
