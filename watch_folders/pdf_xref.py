@@ -56,6 +56,8 @@ def pdf_problem(fd: int, size: int, header_at: int = 0) -> str | None:
         _check(_File(fd, size), header_at)
     except Broken as why:
         return str(why)
+    except Exception as error:  # a clerk's file, however strange, must not stop the service
+        return f"cannot be parsed ({type(error).__name__}: {error})"
     return None
 
 
