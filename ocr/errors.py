@@ -39,3 +39,20 @@ class TooManyPixels(InputRejected):
 
 class NotPdfaConvertible(InputRejected):
     code = "not-pdfa"
+
+
+class TooLargeContent(InputRejected):
+    """A page's drawing or an image inflates far beyond what a scan or a document needs:
+    a decompression bomb, or a damaged stream."""
+
+    code = "too-large-content"
+
+
+class TooManyPages(InputRejected):
+    code = "too-many-pages"
+
+
+class TooMuchMemory(InputRejected):
+    """Reading the file needed more memory than a worker process may use."""
+
+    code = "too-much-memory"

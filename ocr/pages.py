@@ -13,6 +13,7 @@ import dataclasses
 import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from PIL import Image
 
 from ocr.cleanup import ALL_STEPS, CleanupSteps, Orientation, PreparedPage, prepare_page
 from ocr.errors import CorruptFile
+from ocr.memory import is_out_of_memory, limit_memory, too_much_memory
 from ocr.results import OcrPage
 from ocr.tesseract import TesseractError, ocr_grey_image, tesseract_version
 
@@ -73,6 +75,15 @@ def _recognise(prepared: PreparedPage, job: PageJob, work: Path) -> OcrPage:
 
 
 def ocr_page(job: PageJob, steps: CleanupSteps = ALL_STEPS) -> OcrPage:
+    try:
+        return _ocr_page(job, steps)
+    except Exception as error:
+        if is_out_of_memory(error):  # the process's memory limit (ocr/memory.py): the page's fault
+            raise too_much_memory() from error
+        raise
+
+
+def _ocr_page(job: PageJob, steps: CleanupSteps) -> OcrPage:
     _limit_threads()
     with tempfile.TemporaryDirectory(prefix="sohoa-page-") as work_dir:
         work = Path(work_dir)
@@ -94,12 +105,23 @@ def ocr_page(job: PageJob, steps: CleanupSteps = ALL_STEPS) -> OcrPage:
         return result
 
 
-def ocr_pages(jobs: list[PageJob], workers: int) -> list[OcrPage]:
-    """OCR every page; results in the order of jobs."""
+def _start_pool_worker(memory_limit_mb: int) -> None:
+    _limit_threads()
+    limit_memory(memory_limit_mb)
+
+
+def ocr_pages(jobs: list[PageJob], workers: int, *, memory_limit_mb: int = 0) -> list[OcrPage]:
+    """OCR every page; results in the order of jobs. With a memory limit the pages are
+    read in processes of their own, even one page, so that a page needing more fails
+    alone and this process goes on with the next file."""
     if not jobs:
         return []
     workers = max(1, min(workers, len(jobs)))
-    if workers == 1:
+    if workers == 1 and not memory_limit_mb:
         return [ocr_page(job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_limit_threads) as pool:
-        return list(pool.map(ocr_page, jobs))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_pool_worker,
+                             initargs=(memory_limit_mb,)) as pool:
+        try:
+            return list(pool.map(ocr_page, jobs))
+        except BrokenProcessPool as error:  # a reader died: killed, or aborted on std::bad_alloc
+            raise too_much_memory(memory_limit_mb, died=True) from error

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import io
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import pikepdf
 from pikepdf import Name
 from PIL import Image
 
+from ocr.streamsize import decoded_size
+
 _TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
 _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+# Forms drawn by forms drawn by the page ...: deeper than this is not a scanner's or an
+# office program's page, and poppler would stop there too.
+_FORM_DEPTH = 8
+# A page's drawing is edited (an old OCR text layer taken out) as a list of instructions,
+# some 200 bytes of memory for each byte of drawing; an OCR text layer is tens of KB.
+_EDITABLE_DRAWING = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -47,20 +56,103 @@ def _multiply(m: tuple, n: tuple) -> tuple:
     )
 
 
-def _operations(page: pikepdf.Page, operators: str = ""):
-    """(operator, operands, current transformation matrix) for each operation of the page's
-    content other than q, Q and cm, which only move the matrix; operators limits the parse."""
-    ctm, stack = _IDENTITY, []
-    for operands, operator in pikepdf.parse_content_stream(page, operators):
-        op = str(operator)
-        if op == "q":
-            stack.append(ctm)
-        elif op == "Q":
-            ctm = stack.pop() if stack else _IDENTITY
-        elif op == "cm":
-            ctm = _multiply(tuple(float(v) for v in operands), ctm)
+def drawing_size(page: pikepdf.Page, limit: int) -> int:
+    """Decoded bytes of what the page's drawing instructions are: its content streams and
+    the forms they draw (each form once), counted without decoding them whole; the count
+    stops once past limit. What every reader of the page (qpdf, pikepdf, poppler) would
+    first decode in memory, so a decompression bomb is found before any of them runs."""
+    streams = []
+    contents = page.obj.get(Name.Contents)
+    for stream in contents if isinstance(contents, pikepdf.Array) else [contents]:
+        if isinstance(stream, pikepdf.Stream):
+            streams.append(stream)
+    seen: set[tuple[int, int]] = set()
+    _forms(page.obj.get(Name.Resources), streams, seen, depth=0)
+    total = 0
+    for stream in streams:
+        total += decoded_size(stream, limit - total)
+        if total > limit:
+            break
+    return total
+
+
+def _forms(resources, found: list, seen: set, depth: int) -> None:
+    if not isinstance(resources, pikepdf.Dictionary) or depth >= _FORM_DEPTH:
+        return
+    xobjects = resources.get(Name.XObject)
+    if not isinstance(xobjects, pikepdf.Dictionary):
+        return
+    for xobject in xobjects.values():
+        if not isinstance(xobject, pikepdf.Stream) or xobject.get(Name.Subtype) != Name.Form:
+            continue
+        if xobject.objgen in seen:
+            continue
+        seen.add(xobject.objgen)
+        found.append(xobject)
+        _forms(xobject.get(Name.Resources), found, seen, depth + 1)
+
+
+class Enough(Exception):
+    """Raised by a visitor of walk() that has seen what it needed."""
+
+
+class _Instructions(pikepdf.StreamParser):
+    """Each instruction of a content stream in turn, none of them kept: as
+    pikepdf.parse_content_stream's list, 4 MB of `q Q` are 2 million instructions and 800 MB.
+    Operands past the last eight are dropped: no operator looked at here takes more."""
+
+    def __init__(self, operators: set[str] | None, visit):
+        super().__init__()
+        self.operators = operators
+        self.visit = visit
+        self.operands = deque(maxlen=8)
+
+    def handle_object(self, obj, *position) -> None:
+        if isinstance(obj, pikepdf.Operator):
+            op = str(obj)
+            if self.operators is None or op in self.operators:
+                self.visit(op, list(self.operands))
+            self.operands.clear()
         else:
-            yield op, operands, ctm
+            self.operands.append(obj)
+
+    def handle_eof(self) -> None:
+        pass
+
+
+def walk(page_or_form, visit, operators: set[str] | None = None) -> None:
+    """visit(operator, operands) for each instruction of a page's or a form's content (those
+    in operators only, if given), in order, until visit raises Enough."""
+    parser = _Instructions(operators, visit)
+    try:
+        if isinstance(page_or_form, pikepdf.Page):
+            page_or_form.parse_contents(parser)
+        else:
+            pikepdf.Object._parse_stream(page_or_form, parser)
+    except Enough:
+        pass
+
+
+def _operations(page: pikepdf.Page, visit, operators: set[str] | None = None) -> None:
+    """visit(operator, operands, current transformation matrix) for each operation of the
+    page's content other than q, Q and cm, which only move the matrix; operators limits
+    the parse (give q, Q and cm with the others)."""
+    stack = [_IDENTITY]
+
+    def step(op: str, operands: list) -> None:
+        if op == "q":
+            stack.append(stack[-1])
+        elif op == "Q":
+            if len(stack) > 1:
+                stack.pop()
+            else:
+                stack[0] = _IDENTITY
+        elif op == "cm":
+            stack[-1] = _multiply(tuple(float(v) for v in operands), stack[-1])
+        else:
+            visit(op, operands, stack[-1])
+
+    walk(page, step, operators)
 
 
 def image_dpi(page: pikepdf.Page) -> float | None:
@@ -70,18 +162,19 @@ def image_dpi(page: pikepdf.Page) -> float | None:
     resolution gives Tesseract exactly the scanned pixels, no more and no fewer.
     """
     xobjects = page.resources.get(Name.XObject, {})
-    best = None
-    for _, operands, ctm in _operations(page, "q Q cm Do"):
-        xobject = xobjects.get(operands[0])
+    best = []
+
+    def drawn(op: str, operands: list, ctm: tuple) -> None:
+        xobject = xobjects.get(operands[0]) if operands else None
         if xobject is None or xobject.get(Name.Subtype) != Name.Image:
-            continue
+            return
         width_in = math.hypot(ctm[0], ctm[1]) / 72
         height_in = math.hypot(ctm[2], ctm[3]) / 72
-        if width_in <= 0 or height_in <= 0:
-            continue
-        dpi = max(int(xobject.Width) / width_in, int(xobject.Height) / height_in)
-        best = dpi if best is None else max(best, dpi)
-    return best
+        if width_in > 0 and height_in > 0:
+            best.append(max(int(xobject.Width) / width_in, int(xobject.Height) / height_in))
+
+    _operations(page, drawn, {"q", "Q", "cm", "Do"})
+    return max(best) if best else None
 
 
 _JPEG_COLOUR_SPACES = {Name.DeviceGray, Name.DeviceRGB}
@@ -104,10 +197,13 @@ def full_page_jpeg(page: pikepdf.Page) -> bytes | None:
         return None
     xobjects = page.resources.get(Name.XObject, {})
     drawn = []
-    for op, operands, ctm in _operations(page):
-        if op != "Do":
-            return None
-        drawn.append((xobjects.get(operands[0]), ctm))
+
+    def draws(op: str, operands: list, ctm: tuple) -> None:
+        drawn.append((xobjects.get(operands[0]) if op == "Do" and operands else None, ctm))
+        if drawn[-1][0] is None or len(drawn) > 1:
+            raise Enough  # something else than one image is drawn
+
+    _operations(page, draws)
     if len(drawn) != 1 or drawn[0][0] is None:
         return None
     image, (a, b, c, d, e, f) = drawn[0]
@@ -133,18 +229,27 @@ def full_page_jpeg(page: pikepdf.Page) -> bytes | None:
 
 def has_text(page: pikepdf.Page) -> bool:
     """True when the page (or a form it draws) shows text: a text layer is already there."""
-    return _shows_text(page, depth=0)
+    return _shows_text(page, depth=0, seen=set())
 
 
-def _shows_text(obj, depth: int) -> bool:
-    for _, operator in pikepdf.parse_content_stream(obj, "Tj TJ ' \""):
-        if str(operator) in _TEXT_SHOWING:
-            return True
+def _shows_text(obj, depth: int, seen: set) -> bool:
+    shown = []
+
+    def text(op: str, operands: list) -> None:
+        shown.append(op)
+        raise Enough
+
+    walk(obj, text, _TEXT_SHOWING)
+    if shown:
+        return True
     if depth >= 3:
         return False
     resources = obj.get(Name.Resources) if not isinstance(obj, pikepdf.Page) else obj.resources
     for xobject in (resources or {}).get(Name.XObject, {}).values():
-        if xobject.get(Name.Subtype) == Name.Form and _shows_text(xobject, depth + 1):
+        if xobject.get(Name.Subtype) != Name.Form or xobject.objgen in seen:
+            continue  # a form named a thousand times is read once
+        seen.add(xobject.objgen)
+        if _shows_text(xobject, depth + 1, seen):
             return True
     return False
 
@@ -153,8 +258,11 @@ def strip_invisible_text(page: pikepdf.Page) -> bool:
     """Remove an OCR text layer (text drawn invisibly, render mode 3) from the page.
 
     Returns False, leaving the page unchanged, when the page shows visible text: that text
-    is part of what the page looks like and must not be dropped.
+    is part of what the page looks like and must not be dropped. So does a page whose
+    drawing is too big to hold as a list of instructions: it is rasterised instead.
     """
+    if drawing_size(page, _EDITABLE_DRAWING) > _EDITABLE_DRAWING:
+        return False
     kept = []
     block: list | None = None
     block_visible = False

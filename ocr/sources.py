@@ -20,8 +20,9 @@ import pikepdf
 from pikepdf import Name
 from PIL import Image, UnidentifiedImageError
 
-from ocr.errors import CorruptFile, EmptyFile, EncryptedPdf, TooManyPixels, UnsupportedFormat
-from ocr.pdfpages import is_jpeg_stream
+from ocr.errors import CorruptFile, EmptyFile, EncryptedPdf, TooLargeContent, TooManyPages, TooManyPixels, UnsupportedFormat
+from ocr.pdfpages import drawing_size, is_jpeg_stream, walk
+from ocr.streamsize import decoded_size
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +103,39 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
-def load_source(path: Path, *, max_pixels: int) -> LoadedSource:
+# The defaults of config.toml's [limits] (pipeline/config.py).
+DEFAULT_MAX_PAGES = 2000
+DEFAULT_MAX_PAGE_CONTENT = 16 << 20
+# A bomb is measured on past the limit, up to this many times it, to name its size.
+_MEASURED_PAST_LIMIT = 64
+
+
+def load_source(path: Path, *, max_pixels: int, max_pages: int = DEFAULT_MAX_PAGES,
+                max_page_content: int = DEFAULT_MAX_PAGE_CONTENT) -> LoadedSource:
+    """max_pages and max_page_content (decoded bytes of a page's drawing): 0 = no limit."""
+    limits = _Limits(max_pixels, max_pages, max_page_content)
     fmt = sniff_format(path)
     if fmt == "pdf":
-        return LoadedSource(fmt, _load_pdf(path, max_pixels=max_pixels))
-    return LoadedSource(fmt, _load_image(path, fmt, max_pixels=max_pixels))
+        return LoadedSource(fmt, _load_pdf(path, limits))
+    return LoadedSource(fmt, _load_image(path, fmt, max_pixels=max_pixels, max_pages=max_pages))
+
+
+@dataclass(frozen=True)
+class _Limits:
+    pixels: int
+    pages: int  # 0: none
+    page_content: int  # bytes, 0: none
+
+
+def _check_page_count(count: int, max_pages: int) -> None:
+    if max_pages and count > max_pages:
+        raise TooManyPages(
+            f"tệp có {count} trang, vượt giới hạn {max_pages} trang ([limits] max_pages trong config.toml); "
+            "hãy tách thành các tệp nhỏ hơn")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1 << 20):.0f} MB"
 
 
 def _check_pixels(width: int, height: int, max_pixels: int, where: str) -> None:
@@ -135,7 +164,7 @@ def _detail(error: Exception, path: Path) -> str:
     return f" ({text})" if text else ""
 
 
-def _load_image(path: Path, fmt: str, *, max_pixels: int) -> pikepdf.Pdf:
+def _load_image(path: Path, fmt: str, *, max_pixels: int, max_pages: int = 0) -> pikepdf.Pdf:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns about damage it then raises on
@@ -144,6 +173,7 @@ def _load_image(path: Path, fmt: str, *, max_pixels: int) -> pikepdf.Pdf:
             size = image.size
             dpi = _scan_dpi(image)
             frames = getattr(image, "n_frames", 1)
+            _check_page_count(frames, max_pages)
             for index in range(frames):
                 image.seek(index)
                 _check_pixels(*image.size, max_pixels, f"trang {index + 1}")
@@ -198,7 +228,7 @@ def _convert_flattened(path: Path, layout: dict) -> bytes:
     return img2pdf.convert(pages, nodate=True, **layout)
 
 
-def _load_pdf(path: Path, *, max_pixels: int) -> pikepdf.Pdf:
+def _load_pdf(path: Path, limits: _Limits) -> pikepdf.Pdf:
     try:
         source = pikepdf.open(path)
     except pikepdf.PasswordError as error:
@@ -210,7 +240,10 @@ def _load_pdf(path: Path, *, max_pixels: int) -> pikepdf.Pdf:
         # and the original is archived untouched anyway.
         log.info("%s: PDF encryption without a user password removed in the PDF/A copy", path.name)
     try:
-        _check_pdf_readable(source, max_pixels)
+        # Before anything decodes a page: a bomb is refused, not opened.
+        _check_page_count(len(source.pages), limits.pages)
+        _check_decoded_sizes(source, limits)
+        _check_pdf_readable(source, limits.pixels)
         pdf = pikepdf.new()
         pdf.pages.extend(source.pages)
     except pikepdf.PdfError as error:
@@ -224,12 +257,49 @@ def _check_pdf_readable(source: pikepdf.Pdf, max_pixels: int) -> None:
         raise CorruptFile("PDF không có trang nào")
     for number, page in enumerate(source.pages, start=1):
         xobjects = page.resources.get(Name.XObject, {})
-        for operands, _ in pikepdf.parse_content_stream(page, "Do"):
+
+        def draws(op: str, operands: list, number: int = number, xobjects=xobjects) -> None:
             if operands[0] not in xobjects:
                 raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt: trang {number} thiếu ảnh {operands[0]}")
+
+        walk(page, draws, {"Do"})
         for image in page.get_images().values():
             _check_pixels(int(image.Width), int(image.Height), max_pixels, f"trang {number}")
             _check_image_decodes(image, number)
+
+
+def _check_decoded_sizes(source: pikepdf.Pdf, limits: _Limits) -> None:
+    """Each page's drawing within the limit, each image's data no longer than its declared
+    pixels need: measured a megabyte at a time (ocr/streamsize.py), never decoded whole."""
+    for number, page in enumerate(source.pages, start=1):
+        if limits.page_content:
+            size = drawing_size(page, limits.page_content * _MEASURED_PAST_LIMIT)
+            if size > limits.page_content:
+                shown = _megabytes(size)
+                if size > limits.page_content * _MEASURED_PAST_LIMIT:
+                    shown = f"hơn {_megabytes(limits.page_content * _MEASURED_PAST_LIMIT)}"
+                raise TooLargeContent(
+                    f"trang {number}: nội dung trang giải nén quá lớn ({shown}, giới hạn "
+                    f"{_megabytes(limits.page_content)}); tệp có thể cố ý gây hại hoặc hỏng")
+        for image in page.get_images().values():
+            for stream in (image, image.get(Name.SMask), image.get(Name.Mask)):
+                if isinstance(stream, pikepdf.Stream):
+                    _check_image_size(stream, number, limits.pixels)
+
+
+def _check_image_size(image: pikepdf.Stream, number: int, max_pixels: int) -> None:
+    try:
+        width, height = int(image.get(Name.Width, 0)), int(image.get(Name.Height, 0))
+    except (TypeError, ValueError):
+        width = height = 0
+    _check_pixels(width, height, max_pixels, f"trang {number}")
+    # Four 16-bit components is the most a pixel takes; a predictor adds a byte a row.
+    most = width * height * 8 + height + (1 << 20)
+    size = decoded_size(image, most)
+    if size > most:
+        raise TooLargeContent(
+            f"trang {number}: dữ liệu ảnh giải nén quá lớn (hơn {_megabytes(most)} cho ảnh {width}×{height}); "
+            "tệp có thể cố ý gây hại hoặc hỏng")
 
 
 def _check_image_decodes(image: pikepdf.Stream, page_number: int) -> None:

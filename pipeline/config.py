@@ -39,6 +39,21 @@ force_ocr = false
 # Largest page accepted, in megapixels (A0 at 300 dpi is about 140).
 max_page_megapixels = 250
 
+[limits]
+# Giới hạn chống tệp hỏng hoặc cố ý gây hại (tệp vượt giới hạn bị từ chối, có lý do). 0 = không giới hạn.
+# Limits against damaged or malicious files (a file past one is refused with its reason); 0 = none.
+# Số trang tối đa của một tệp; tệp dày hơn hãy tách ra. Most pages in one file.
+max_pages = 2000
+# Dung lượng giải nén tối đa của phần vẽ một trang (MB). Trang quét chỉ vài trăm byte, trang văn
+# bản vài chục KB, bản vẽ kỹ thuật dày đặc vài MB; 150 KB nén có thể nở ra 40 MB ("bom giải nén").
+# Largest decoded drawing of one page, in MB (a scan page is bytes, a dense drawing a few MB).
+max_page_content_mb = 16
+# Bộ nhớ tối đa của mỗi tiến trình đọc tệp hoặc nhận dạng chữ (MB), để một tệp không làm cạn bộ
+# nhớ của cả máy: tệp vượt giới hạn bị từ chối, các tệp khác vẫn được xử lý. Trang lớn nhất nhận
+# được (max_page_megapixels) cần khoảng 2000 MB.
+# Memory each document or OCR process may use, in MB: a file that needs more fails alone.
+memory_limit_mb = 4096
+
 [index]
 # Bộ máy tìm kiếm: "tantivy" (mặc định, nhanh) hoặc "whoosh" (thuần Python, cho máy không cài
 # được tantivy). Đổi bộ máy thì chỉ mục được dựng lại từ danh mục ở lần chạy sau.
@@ -175,6 +190,17 @@ class OcrSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    max_pages: int = 2000  # 0 = none
+    max_page_content_mb: float = 16
+    memory_limit_mb: int = 4096
+
+    @property
+    def max_page_content(self) -> int:
+        return int(self.max_page_content_mb * (1 << 20))
+
+
+@dataclass(frozen=True)
 class Config:
     agency_name: str = "Cơ quan chưa đặt tên"
     ocr: OcrSettings = OcrSettings()
@@ -185,6 +211,7 @@ class Config:
     verify: VerifySettings = VerifySettings()
     # [metadata]: the Thông tư 05 record's defaults and the review threshold
     records: RecordDefaults = RecordDefaults()
+    limits: LimitSettings = LimitSettings()
 
 
 def resolve_home(option: str | None) -> Path:
@@ -213,6 +240,7 @@ def load_config(path: Path) -> Config:
         )
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{path}: giá trị trong [ocr] không hợp lệ ({error})") from error
+    limits = _parse_limits(data.get("limits", {}), path)
     agency_name = str(data.get("agency", {}).get("name", Config.agency_name))
     try:
         signing = parse_signing(data.get("signing", {}), base=path.parent, agency_name=agency_name)
@@ -231,4 +259,21 @@ def load_config(path: Path) -> Config:
         signing=signing,
         verify=verify,
         records=records,
+        limits=limits,
     )
+
+
+def _parse_limits(table: dict, path: Path) -> LimitSettings:
+    defaults = LimitSettings()
+    try:
+        limits = LimitSettings(
+            max_pages=int(table.get("max_pages", defaults.max_pages)),
+            max_page_content_mb=float(table.get("max_page_content_mb", defaults.max_page_content_mb)),
+            memory_limit_mb=int(table.get("memory_limit_mb", defaults.memory_limit_mb)),
+        )
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{path}: giá trị trong [limits] không hợp lệ ({error})") from error
+    for key in ("max_pages", "max_page_content_mb", "memory_limit_mb"):
+        if getattr(limits, key) < 0:
+            raise ConfigError(f"{path}: [limits] {key} không được âm (0 = không giới hạn)")
+    return limits

@@ -137,7 +137,9 @@ def receive(job: Job) -> None:
 def load_pages(job: Job) -> None:
     """Build the page images untouched, and note their resolution and existing text."""
     max_pixels = int(job.config.ocr.max_page_megapixels * 1_000_000)
-    job.loaded = load_source(job.original_copy, max_pixels=max_pixels)
+    limits = job.config.limits
+    job.loaded = load_source(job.original_copy, max_pixels=max_pixels, max_pages=limits.max_pages,
+                             max_page_content=limits.max_page_content)
     force = job.options.force_ocr or job.config.ocr.force_ocr
     for index, page in enumerate(job.loaded.pdf.pages):
         dpi = image_dpi(page)
@@ -183,7 +185,8 @@ def recognise_text(job: Job) -> None:
     if job.options.page_reader is not None:
         results = job.options.page_reader(jobs)
     else:
-        results = ocr_pages(jobs, job.config.ocr.workers or available_cpus())
+        results = ocr_pages(jobs, job.config.ocr.workers or available_cpus(),
+                            memory_limit_mb=job.config.limits.memory_limit_mb)
     job.ocr = dict(zip(todo, results))
     confidences = [r.mean_confidence for r in results if r.mean_confidence is not None]
     job.event(

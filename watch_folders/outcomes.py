@@ -28,6 +28,12 @@ _ADVICE = {
     "unsupported-format": "sohoa nhận bản quét PDF, TIFF, JPEG và PNG. Hãy lưu bản quét ở một trong các "
                           "định dạng đó rồi thả lại vào thư mục.",
     "too-many-pixels": "Hãy quét lại ở độ phân giải 200–300 dpi.",
+    "page-size": "Khổ trang ghi trong tệp PDF không phải khổ giấy thật. Hãy xuất lại tệp PDF (khổ A4, A3 ...) "
+                 "rồi thả lại vào thư mục.",
+    "too-large-content": "Đừng mở tệp này nếu không rõ nguồn gốc; hãy xin lại bản gốc hoặc quét lại văn bản giấy.",
+    "too-many-pages": "Hãy tách tệp thành nhiều tệp nhỏ hơn rồi thả lại vào thư mục.",
+    "too-much-memory": "Hãy quét lại ở độ phân giải 200–300 dpi, hoặc báo kỹ thuật viên tăng [limits] "
+                       "memory_limit_mb trong config.toml nếu tệp đúng là cần lưu.",
     "no-profile": "Hãy đặt tệp vào thư mục của một hồ sơ (inbox/<hồ sơ>/).",
     "unreadable": "Kiểm tra quyền đọc của tệp (hoặc chép lại tệp từ máy quét), rồi thả lại vào thư mục.",
     "gone": "Không còn gì để làm: tệp đã được lấy ra khỏi thư mục trước khi lưu xong.",

@@ -70,6 +70,7 @@ class Dispatcher:
     log_file: str | None = None
     ocr_count: int = 0
     document_count: int = 0
+    memory_limit_mb: int = 0  # [limits] memory_limit_mb, for every child
     _ctx: multiprocessing.context.BaseContext = field(default_factory=lambda: multiprocessing.get_context("spawn"))
     _children: list[_Child] = field(default_factory=list)
     _runnable: list[_Runnable] = field(default_factory=list)
@@ -82,7 +83,12 @@ class Dispatcher:
     _stop_deadline: float | None = None
     _desk: Desk | None = None
 
+    # Jobs whose document worker died under them once: a second death fails the job, so a
+    # file that kills its worker (past the memory limit, or a crash) costs one retry only.
+    _lost_once: set[int] = field(default_factory=set)
+
     def __post_init__(self) -> None:
+        self.memory_limit_mb = self.home.config().limits.memory_limit_mb
         self.ocr_count = self.settings.workers or available_cpus()
         self.document_count = self.settings.documents_in_flight or self.ocr_count + 2
 
@@ -169,9 +175,9 @@ class Dispatcher:
     def _start_child(self, kind: str, number: int) -> _Child:
         ours, theirs = self._ctx.Pipe(duplex=True)
         if kind == "ocr":
-            target, args = ocr_process, (theirs, self.log_file)
+            target, args = ocr_process, (theirs, self.log_file, self.memory_limit_mb)
         else:
-            target, args = document_worker, (theirs, number, str(self.home.root), self.log_file)
+            target, args = document_worker, (theirs, number, str(self.home.root), self.log_file, self.memory_limit_mb)
         process = self._ctx.Process(target=target, args=args, name=f"sohoa-{kind}-{number}", daemon=True)
         process.start()
         theirs.close()
@@ -264,14 +270,24 @@ class Dispatcher:
             if self._stop_requested:
                 done = WorkDone(job.id, "interrupted")
             else:
-                done = WorkDone(job.id, "retry", error_code="worker-lost",
-                                reason=f"tiến trình xử lý bị dừng đột ngột (mã thoát {child.process.exitcode}); "
-                                       "tệp có thể quá lớn hoặc hỏng")
+                done = self._worker_lost(job, child.process.exitcode)
             self._to_desk(("finish", job.id, done))
         if not child.closing and not self._stop_requested:
             self.events("worker-restarted", level=logging.WARNING, kind="document", job=job.id if job else None,
                         exitcode=child.process.exitcode)
             self._start_child("document", child.number)
+
+    def _worker_lost(self, job: JobRow, exitcode) -> WorkDone:
+        limit = f", giới hạn bộ nhớ {self.memory_limit_mb} MB" if self.memory_limit_mb else ""
+        if job.id in self._lost_once:
+            self._lost_once.discard(job.id)
+            return WorkDone(job.id, "failed", error_code="worker-lost",
+                            reason=f"tiến trình xử lý bị dừng đột ngột hai lần (mã thoát {exitcode}{limit}); "
+                                   "tệp có thể quá lớn, hỏng hoặc cố ý gây hại")
+        self._lost_once.add(job.id)
+        return WorkDone(job.id, "retry", error_code="worker-lost",
+                        reason=f"tiến trình xử lý bị dừng đột ngột (mã thoát {exitcode}{limit}); "
+                               "tệp có thể quá lớn hoặc hỏng")
 
     def _forget_pages(self, job_id: int) -> None:
         self._pages.drop(job_id)

@@ -85,6 +85,14 @@ def _become_child(log_file: str | None) -> None:
             logging.getLogger(ours).setLevel(logging.INFO)
 
 
+def _limit_memory(megabytes: int) -> None:
+    """[limits] memory_limit_mb for this process and what it starts (ocr/memory.py): a file
+    that needs more fails alone, with its reason, instead of starving the machine."""
+    from ocr.memory import limit_memory
+
+    limit_memory(megabytes)
+
+
 def portable(error: BaseException) -> BaseException:
     """The error itself if it survives pickling, else a RuntimeError saying the same."""
     try:
@@ -97,8 +105,9 @@ def portable(error: BaseException) -> BaseException:
 # -- OCR processes ---------------------------------------------------------------------------
 
 
-def ocr_process(conn: Connection, log_file: str | None) -> None:
+def ocr_process(conn: Connection, log_file: str | None, memory_limit_mb: int = 0) -> None:
     _become_child(log_file)
+    _limit_memory(memory_limit_mb)
     _read_pages(conn)
     _end_child()
 
@@ -121,6 +130,10 @@ def _read_pages(conn: Connection) -> None:
             os.replace(partial, task.result_file)
             reply = PageDone(task.job_id, task.batch, task.index)
         except Exception as error:
+            from ocr.memory import is_out_of_memory, too_much_memory
+
+            if is_out_of_memory(error):  # the page's fault, not this process's: say so plainly
+                error = too_much_memory()
             reply = PageDone(task.job_id, task.batch, task.index, portable(error))
         try:
             conn.send(reply)
@@ -215,8 +228,10 @@ def _raise_interrupted(signum, frame) -> None:
     raise Interrupted()
 
 
-def document_worker(conn: Connection, worker_id: int, home_root: str, log_file: str | None) -> None:
+def document_worker(conn: Connection, worker_id: int, home_root: str, log_file: str | None,
+                    memory_limit_mb: int = 0) -> None:
     _become_child(log_file)
+    _limit_memory(memory_limit_mb)
     signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
         _serve(conn, worker_id, Path(home_root))
@@ -308,6 +323,14 @@ def _work(order: WorkOrder, conn: Connection, home, config, catalog, archive, in
 
 def _failure(job_id: int, error: BaseException) -> WorkDone:
     details = "".join(traceback.format_exception(error))
+    from ocr.memory import is_out_of_memory, too_much_memory
+
+    if is_out_of_memory(error) and not is_disk_full(error):
+        # Past this process's memory limit: the file's own need, the same at every try.
+        error = too_much_memory()
+    if isinstance(error, PageLost):
+        # An OCR process died under this page twice: a second try would kill two more.
+        return WorkDone(job_id, "failed", error_code=error.code, reason=error.reason, details=details)
     reason = getattr(error, "reason", None)
     code = getattr(error, "code", None)
     if is_disk_full(error):
