@@ -38,6 +38,15 @@ def logfmt(event: str, fields: dict) -> str:
     return " ".join([f"event={event}", *(f"{k}={_value(v)}" for k, v in fields.items() if v is not None)])
 
 
+def console_text(say: str, name: str | None = None) -> str:
+    """say, safe for a terminal. The file name in it (the event's `file`) is escaped whole,
+    newlines too, so it can neither move the cursor nor print a line of its own; the rest
+    keeps its own line breaks (the start message has several)."""
+    if name and not name.isprintable():
+        say = say.replace(name, shown(name))
+    return "\n".join(shown(line) for line in say.split("\n"))
+
+
 class EventLog:
     def __init__(self, console: TextIO | None = sys.stdout):
         self.console = console
@@ -49,5 +58,4 @@ class EventLog:
             # A console that cannot be written (redirected to a full disk) must not undo the
             # bookkeeping that called it: the event is in the log, if the log has room.
             with self._lock, contextlib.suppress(OSError):
-                # File names are in it: escaped, so a name cannot print a line of its own.
-                print(shown(say), file=self.console, flush=True)
+                print(console_text(say, fields.get("file")), file=self.console, flush=True)

@@ -57,9 +57,6 @@ def is_utf8(relative: PurePath | str) -> bool:
 # -- names that must fit the file system, and names shown to people -----------------------
 
 NAME_MAX = 255  # bytes in one path component (ext4, xfs, btrfs, tmpfs)
-# Room kept for what is later added to a placed name: " (12)" when the name is taken, and
-# the "." + ".partial" of a copy across file systems.
-_SPARE = 24
 _LONGEST_EXTENSION = 16
 _HASH_LENGTH = 8
 
@@ -70,15 +67,16 @@ def byte_length(text: str) -> int:
 
 
 def fit_name(name: str, suffix: str = "") -> str:
-    """name, or a shortened one, such that name + suffix (a note's ".reason.txt") still
-    fits in NAME_MAX with room to spare for numbering and temporary names.
+    """name, or a shortened one, such that name + suffix (a note's ".reason.txt") fits in
+    NAME_MAX. Temporary names are never made from a name (they have a fixed length), and a
+    name numbered because it is taken ("name (2).pdf") is fitted again.
 
     A shortened name keeps its beginning (cut between characters, never inside one), its
     extension, and gets "…" and a short hash of the whole name: two long names that start
     alike stay apart, and the same name is always shortened the same way (a restart finds
     the note it wrote before).
     """
-    limit = NAME_MAX - _SPARE - byte_length(suffix)
+    limit = NAME_MAX - byte_length(suffix)
     if byte_length(name) <= limit:
         return name
     stem, extension = _split_extension(name)
