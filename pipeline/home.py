@@ -135,7 +135,9 @@ def tighten_modes(root: Path) -> int:
     but never through a symbolic link: a clerk may swap a name in the inbox for one at
     any moment. Returns how many files and folders were changed."""
     changed = 0
-    for _, _, names, folder in os.fwalk(root):  # folders opened without following links
+    # The home's own path is the operator's, and may be a link (/srv/sohoa -> /data/sohoa):
+    # resolved; below it nothing is followed.
+    for _, _, names, folder in os.fwalk(Path(root).resolve()):
         changed += _drop_others(folder)
         for name in names:
             try:
