@@ -52,8 +52,9 @@ from watch_folders.names import shown
 from watch_folders.paths import prepare_folders
 from watch_folders.service import ServiceAlreadyRunning, run_service, running_service_pid
 from watch_folders.settings import load_watch_settings
-from watch_folders.status import catalog_for_status, describe, status_report
+from watch_folders.status import catalog_for_status, describe, free_space, status_report
 from watch_folders.stuck import describe_stuck, overdue_after, stuck_in_inbox
+from watch_folders.transient import is_disk_full
 
 log = logging.getLogger("sohoa")
 
@@ -447,6 +448,14 @@ def cmd_watch(args) -> int:
                            log_file=str(home.root / "logs" / "sohoa.log"))
     except ServiceAlreadyRunning as error:
         raise UserError(str(error)) from None
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        # At start (the lock file, the catalog) nothing can wait for space: say so in one
+        # line; jobs met by a full disk once running wait for it instead.
+        log.warning("watch could not run: disk full", exc_info=True)
+        raise UserError(f"đĩa của kho {home.root} đầy (còn {free_space(home.root)}), dịch vụ theo dõi thư mục "
+                        "không chạy được; hãy giải phóng dung lượng đĩa rồi chạy lại") from None
 
 
 def cmd_status(args) -> int:

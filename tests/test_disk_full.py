@@ -215,6 +215,10 @@ def test_status_says_the_disk_is_full(small_disk):
     disk = json.loads(as_json.stdout)["disk"]
     assert disk["full"] is True and disk["free_bytes"] < 100 * 1024 and disk["total_bytes"] == 64 << 20
     assert disk["waiting_for_space"] == 0
+    # Started on a full disk, the service cannot even take its lock: one line, not a traceback.
+    started = run_sohoa(home, "watch")
+    assert started.returncode == 1 and "Traceback" not in started.stderr, started.stderr
+    assert "dịch vụ theo dõi thư mục không chạy được" in started.stderr and "đầy" in started.stderr
 
 
 # -- the parts --------------------------------------------------------------------------------

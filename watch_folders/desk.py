@@ -34,7 +34,7 @@ from watch_folders.paths import received_dir
 from watch_folders.settings import WatchSettings
 from watch_folders.steadiness import SteadinessTracker, SteadyFile
 from watch_folders.messages import WorkDone
-from watch_folders.transient import is_transient
+from watch_folders.transient import is_disk_full, is_transient
 
 log = logging.getLogger("sohoa.watch")
 
@@ -218,6 +218,8 @@ class Desk(threading.Thread):
                     self._fail_unreadable(steady, error, tries)
                     continue
                 wait = min(self.settings.retry_seconds * 2 ** (tries - 1), _MAX_BACKOFF_SECONDS)
+                if is_disk_full(error):
+                    wait = self.settings.retry_seconds  # taken soon after space is freed, not an hour later
                 relative = printable(steady.path.relative_to(self.inbox))
                 self.emit("take-postponed", level=logging.WARNING, file=relative, error=str(error),
                           attempt=tries, wait=wait)

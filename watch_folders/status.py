@@ -179,6 +179,15 @@ def describe(report: StatusReport) -> list[str]:
     return lines
 
 
+def free_space(root: Path) -> str:
+    """How much room the home's file system has left, for a message."""
+    try:
+        fs = os.statvfs(root)
+    except OSError:
+        return "không rõ"
+    return _size(fs.f_bavail * fs.f_frsize)
+
+
 def _size(count: int) -> str:
     if count < 1024 * 1024:
         return f"{count / 1024:.0f} KB"
