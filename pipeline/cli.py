@@ -44,7 +44,8 @@ from pipeline.header.store import duplicates_of, review_queue
 from pipeline.ingest import ArchivedDocument, IngestOptions, ingest_file
 from pipeline.logfile import FORMAT as LOG_FORMAT, LogFile
 from signing import archive_checks
-from signing.errors import SigningError
+from signing.errors import PinRejected, SigningError
+from signing.pin_pause import LoginGuard
 from signing.sign import load_trust_roots, open_agency_signer
 from signing.verify import VerifyPolicy
 from watch_folders.eventlog import EventLog
@@ -155,7 +156,7 @@ def cmd_ingest(args) -> int:
     config = home.config()
     failures = 0
     with Catalog(home.catalog_path) as catalog, _open_search_index(home, config.index_engine, catalog) as index, \
-            _agency_signer(config) as signer:
+            _agency_signer(config, home) as signer:
         options = IngestOptions(force_ocr=args.force_ocr, signer=signer)
         archive = ArchiveStore(home.archive_dir)
         for name in args.files:
@@ -166,6 +167,8 @@ def cmd_ingest(args) -> int:
                     raise InputRejected("không tìm thấy tệp" if not path.exists() else "không phải là tệp")
                 result = ingest_file(path, home=home, config=config, catalog=catalog, archive=archive,
                                      index=index, options=options)
+            except PinRejected:
+                raise  # the token refused the PIN mid-run: trying the next files would spend tries
             except (InputRejected, PdfaInvalid, TesseractError, SigningError) as error:
                 failures += 1
                 reason = getattr(error, "reason", str(error))
@@ -471,12 +474,14 @@ def cmd_status(args) -> int:
     return EXIT_OK
 
 
-def _agency_signer(config):
-    """The signing identity, opened once for the whole run (the token's PIN entered once);
-    nothing when signing is off."""
+def _agency_signer(config, home: Home):
+    """The signing identity, opened once for the whole run (the token's PIN entered once,
+    in turn with the watch service's workers: signing.pin_pause); nothing when signing is
+    off. A refused PIN stops the run before the first file: each file would spend a try."""
     if not config.signing.enabled:
         return contextlib.nullcontext(None)
-    return open_agency_signer(config.signing, config.verify.trust_roots)
+    guard = LoginGuard(home.root, try_when_paused=True, records_refusal=False)
+    return open_agency_signer(config.signing, config.verify.trust_roots, guard)
 
 
 def _print_verdict(result: archive_checks.RecordVerdict, args) -> None:
@@ -685,6 +690,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except (UserError, ConfigError, SearchIndexError) as error:
         _error(str(error))
+        return EXIT_FAILED
+    except PinRejected as error:  # one try of the token's few spent: stop at once
+        _error(f"ký số: {error.reason}; dừng ngay, không thử tiếp để token không bị khóa "
+               "(các tệp chưa xử lý vẫn nguyên chỗ cũ)")
         return EXIT_FAILED
     except SigningError as error:  # the identity could not be opened: nothing was signed
         _error(f"ký số: {error.reason}")

@@ -29,6 +29,22 @@ class IdentityUnavailable(SigningError):
     code = "identity-unavailable"
 
 
+class PinRejected(IdentityUnavailable):
+    """The token refused the PIN (wrong, locked, expired, of the wrong length).
+
+    Not a "try again later": a VNPT-CA or Viettel-CA token blocks its PIN after 3 to 10
+    wrong tries, so one refusal stops all signing until a person fixes the PIN.
+    `advice` says, in one sentence for the operator, what was refused and what to do.
+    """
+
+    code = "signing-pin"
+
+    def __init__(self, reason: str, advice: str = ""):
+        super().__init__(reason)
+        self.advice = advice or reason
+        self.args = (reason, self.advice)  # survives pickling between the service's processes
+
+
 class SecretMissing(IdentityUnavailable):
     """No PIN or passphrase in the environment or in the configured file."""
 

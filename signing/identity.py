@@ -28,8 +28,9 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from pipeline.durable import fsync_dir, write_bytes_durably
-from signing.errors import IdentityUnavailable
-from signing.secrets import read_secret
+from signing.errors import IdentityUnavailable, PinRejected
+from signing.pin_pause import LoginGuard
+from signing.secrets import read_secret, secret_source
 from signing.settings import (
     TEST_KEYS_DIR,
     TEST_PIN_NAME,
@@ -103,13 +104,19 @@ class AgencyIdentity:
         self.close()
 
 
-def open_identity(settings: SigningSettings) -> AgencyIdentity:
-    """Open the configured identity; IdentityUnavailable (one line) when it cannot be used."""
+def open_identity(settings: SigningSettings, guard: LoginGuard | None = None) -> AgencyIdentity:
+    """Open the configured identity; IdentityUnavailable (one line) when it cannot be used,
+    PinRejected when the token refuses the PIN. With a guard, the token login is taken in
+    turn with the home's other processes and not tried while signing is paused."""
     identity = settings.identity
     if isinstance(identity, Pkcs12Identity):
         return _open_pkcs12(identity.path, read_secret(settings.pin_file, required=False))
     if isinstance(identity, Pkcs11Identity):
-        return _open_pkcs11(identity, read_secret(settings.pin_file, required=True))
+        pin = read_secret(settings.pin_file, required=True)
+        source = secret_source(settings.pin_file)
+        if guard is None:
+            return _open_pkcs11(identity, pin, source)
+        return guard.login(lambda: _open_pkcs11(identity, pin, source), token=identity.token_label)
     raise IdentityUnavailable("chưa cấu hình danh tính ký (pkcs12 hoặc pkcs11_module trong [signing])")
 
 
@@ -133,7 +140,7 @@ def _open_pkcs12(path: Path, passphrase: str | None) -> AgencyIdentity:
     return AgencyIdentity(signer=signer, certificate=asn1_cert, description=f"PKCS#12 {path.name}")
 
 
-def _open_pkcs11(identity: Pkcs11Identity, pin: str) -> AgencyIdentity:
+def _open_pkcs11(identity: Pkcs11Identity, pin: str, pin_source: str) -> AgencyIdentity:
     # Imported here: python-pkcs11 loads only when a token is configured.
     import pkcs11
     from pyhanko.config.pkcs11 import TokenCriteria
@@ -146,10 +153,8 @@ def _open_pkcs11(identity: Pkcs11Identity, pin: str) -> AgencyIdentity:
         session = open_pkcs11_session(
             str(identity.module), token_criteria=TokenCriteria(label=identity.token_label), user_pin=pin
         )
-    except pkcs11.exceptions.PinIncorrect:
-        raise IdentityUnavailable(f"{where}: sai mã PIN") from None
-    except pkcs11.exceptions.PinLocked:
-        raise IdentityUnavailable(f"{where}: mã PIN đã bị khóa") from None
+    except pin_refusal_types() as error:
+        raise pin_refusal(error, where, pin_source) from None
     except pkcs11.exceptions.PKCS11Error as error:
         raise IdentityUnavailable(f"{where}: không mở được token ({type(error).__name__})") from None
     except Exception as error:  # pyHanko reports a missing token with its own error types
@@ -167,6 +172,37 @@ def _open_pkcs11(identity: Pkcs11Identity, pin: str) -> AgencyIdentity:
         ) from None
     description = f"PKCS#11 {identity.module.name}, token {identity.token_label}, khóa {identity.key_label}"
     return AgencyIdentity(signer=signer, certificate=certificate, description=description, _session=session)
+
+
+def pin_refusal(error: Exception, where: str, pin_source: str) -> PinRejected:
+    """The token's refusal of the PIN, by python-pkcs11's exception for its CKR_PIN_* code."""
+    import pkcs11
+
+    errors = pkcs11.exceptions
+    if isinstance(error, errors.PinLocked):
+        return PinRejected(
+            f"{where}: mã PIN đã bị khóa (nhập sai quá số lần cho phép)",
+            f"Mã PIN của token ký số đã bị khóa ({where}): đã dừng ký số. Mở khóa token bằng công cụ của "
+            f"nhà cung cấp chữ ký số (VNPT-CA, Viettel-CA…), đặt mã PIN đúng trong {pin_source} "
+            "rồi khởi động lại dịch vụ.")
+    if isinstance(error, errors.PinExpired):
+        return PinRejected(
+            f"{where}: mã PIN đã hết hạn, token đòi đổi mã PIN",
+            f"Mã PIN của token ký số đã hết hạn ({where}): đã dừng ký số. Đổi mã PIN bằng công cụ của nhà "
+            f"cung cấp chữ ký số, ghi mã mới vào {pin_source} rồi khởi động lại dịch vụ.")
+    what = {errors.PinLenRange: "mã PIN sai độ dài", errors.PinInvalid: "mã PIN có ký tự token không nhận"}
+    detail = next((text for kind, text in what.items() if isinstance(error, kind)), "sai mã PIN")
+    return PinRejected(
+        f"{where}: {detail} (mã PIN lấy từ {pin_source})",
+        f"Mã PIN của token ký số sai ({where}): đã dừng ký số để token không bị khóa. Sửa mã PIN trong "
+        f"{pin_source} rồi khởi động lại dịch vụ.")
+
+
+def pin_refusal_types() -> tuple[type[Exception], ...]:
+    import pkcs11
+
+    errors = pkcs11.exceptions
+    return (errors.PinIncorrect, errors.PinLocked, errors.PinLenRange, errors.PinInvalid, errors.PinExpired)
 
 
 # -- the embedded test identity ------------------------------------------------------------

@@ -32,3 +32,12 @@ def read_secret(pin_file: Path | None, *, required: bool) -> str | None:
     if required:
         raise SecretMissing(f"chưa có mã PIN: đặt biến môi trường {PIN_ENV} hoặc pin_file trong [signing]")
     return None
+
+
+def secret_source(pin_file: Path | None) -> str:
+    """Where read_secret takes the PIN from, to tell the operator where to fix it."""
+    if os.environ.get(PIN_ENV):
+        return f"biến môi trường {PIN_ENV} của dịch vụ"
+    if pin_file is not None:
+        return f"tệp {pin_file}"
+    return f"biến môi trường {PIN_ENV} hoặc pin_file trong [signing] của config.toml"

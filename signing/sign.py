@@ -36,6 +36,7 @@ from signing import _pdf_output  # noqa: F401  (unambiguous stream ends, see the
 from signing.appearance import VIETNAM, appearance_font, block_box, missing_characters, stamp_style
 from signing.errors import (
     IdentityUnavailable,
+    PinRejected,
     RevocationDataMissing,
     SignedPdfaInvalid,
     SigningConfigError,
@@ -44,7 +45,9 @@ from signing.errors import (
 )
 from signing.identity import AgencyIdentity, open_identity
 from signing.pdfa import check_signed_pdfa
-from signing.settings import SigningSettings
+from signing.pin_pause import LoginGuard
+from signing.secrets import secret_source
+from signing.settings import Pkcs11Identity, SigningSettings
 
 FIELD_NAME = "ChuKySoCoQuan"  # the agency's signature field
 TIMESTAMP_TIMEOUT = 20  # seconds; a TSA on the other side of the country can be slow
@@ -187,6 +190,9 @@ def _signing_error(error: Exception, settings: SigningSettings) -> SigningError:
     lowered = text.lower()
     if isinstance(error, SigningError):
         return error
+    refusal = _pin_refusal_among_causes(error, settings)
+    if refusal is not None:  # a token that asks for the PIN again at each signature
+        return refusal
     if "timestamp" in lowered or "tsa" in lowered or "clientconnector" in lowered:
         return TimestampUnavailable(f"không lấy được dấu thời gian từ {settings.timestamp_url} ({text})")
     if any(word in lowered for word in ("revocation", "revinfo", "ocsp", "crl")):
@@ -200,6 +206,20 @@ def _signing_error(error: Exception, settings: SigningSettings) -> SigningError:
     return SigningError(f"không ký được ({text})")
 
 
+def _pin_refusal_among_causes(error: BaseException, settings: SigningSettings) -> PinRejected | None:
+    if not isinstance(settings.identity, Pkcs11Identity):
+        return None
+    from signing.identity import pin_refusal, pin_refusal_types
+
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, pin_refusal_types()):
+            return pin_refusal(error, f"token «{settings.identity.token_label}»", secret_source(settings.pin_file))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def sign_file(signer: AgencySigner, source: Path, destination: Path) -> SignedDocument:
     """Sign source into destination (written whole, then renamed into place)."""
     signed, result = signer.sign(source.read_bytes())
@@ -210,10 +230,12 @@ def sign_file(signer: AgencySigner, source: Path, destination: Path) -> SignedDo
 
 
 @contextmanager
-def open_agency_signer(signing: SigningSettings, trust_root_files=()) -> Iterator[AgencySigner]:
-    """The configured identity, opened once (PIN entered, key loaded) for many documents."""
+def open_agency_signer(signing: SigningSettings, trust_root_files=(),
+                       guard: LoginGuard | None = None) -> Iterator[AgencySigner]:
+    """The configured identity, opened once (PIN entered, key loaded) for many documents;
+    the token login under the guard when one is given (signing.pin_pause)."""
     roots = load_trust_roots(trust_root_files) if signing.embeds_validation_data and trust_root_files else []
-    identity = open_identity(signing)
+    identity = open_identity(signing, guard)
     try:
         yield AgencySigner(identity, signing, roots)
     finally:

@@ -347,6 +347,12 @@ class Desk(threading.Thread):
             self.store.requeue(job_id)
             self.emit("interrupted", job=job_id, file=job.source_path)
             return
+        elif done.outcome == "signing-paused":
+            # The token refused the PIN: not this file's fault, and no try of it counted;
+            # it waits in the inbox (the dispatcher holds it) until the PIN is fixed.
+            self.store.requeue(job_id)
+            self.emit("requeued-for-pin", job=job_id, file=job.source_path, code=done.error_code)
+            return
         self._clear(job_id)
 
     def _clear(self, job_id: int) -> None:

@@ -50,7 +50,9 @@ class PageDone:
 @dataclass(frozen=True)
 class WorkDone:
     job_id: int
-    outcome: str  # archived, duplicate, recovered (our own earlier attempt had committed), failed, retry, interrupted
+    # archived, duplicate, recovered (our own earlier attempt had committed), failed, retry, interrupted,
+    # signing-paused (the token refused the PIN: the job waits, its try not counted)
+    outcome: str
     document_id: int | None = None
     page_count: int | None = None
     error_code: str | None = None

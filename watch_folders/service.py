@@ -34,6 +34,7 @@ from watch_folders.lock import ServiceAlreadyRunning, acquire_service_lock, runn
 from watch_folders.page_queue import PageQueue
 from watch_folders.paths import prepare_folders
 from watch_folders.settings import Profile, WatchSettings
+from watch_folders.signing_gate import SigningGate
 from watch_folders.messages import PageDone, PagesAbandoned, PagesWanted, PageTask, WorkDone, WorkOrder
 from watch_folders.workers import PageLost, document_worker, ocr_process
 
@@ -82,6 +83,7 @@ class Dispatcher:
     _stop_requested: bool = False
     _stop_deadline: float | None = None
     _desk: Desk | None = None
+    _gate: SigningGate | None = None  # documents to sign wait while the token refuses the PIN
 
     # Jobs whose document worker died under them once: a second death fails the job, so a
     # file that kills its worker (past the memory limit, or a crash) costs one retry only.
@@ -103,6 +105,8 @@ class Dispatcher:
 
     def _run(self) -> int:
         inboxes = prepare_folders(self.home, [p.name for p in self.settings.profiles])
+        self._gate = SigningGate(self.home, self.settings, self.events)
+        self._gate.check_at_start()  # before any file is taken
         desk = self._desk = Desk(self.home, self.settings, self.events, self._from_desk)
         for job in desk.recover():
             self._runnable.append(_Runnable(job))
@@ -243,6 +247,9 @@ class Dispatcher:
             return
         self._active_sha256.discard(job.sha256)
         self._forget_pages(job.id)
+        if done.outcome == "signing-paused":  # waits, uncounted, until the PIN is fixed
+            self._gate.pause(done.reason, job)
+            self._runnable.append(_Runnable(job))
         self._to_desk(("finish", job.id, done))
         if self._stop_requested:
             self._close(child)
@@ -380,7 +387,8 @@ class Dispatcher:
 
     def _next_runnable(self) -> _Runnable | None:
         now = time.monotonic()
-        candidates = [r for r in self._runnable if r.not_before <= now and r.job.sha256 not in self._active_sha256]
+        candidates = [r for r in self._runnable if r.not_before <= now and r.job.sha256 not in self._active_sha256
+                      and not self._gate.holds(r.job)]
         if not candidates:
             return None
         chosen = min(candidates, key=lambda r: r.job.id)

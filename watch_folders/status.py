@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.catalog import Catalog
+from signing.pin_pause import SigningPause, read_pause
 from watch_folders.jobs import STATES, now, stamp
 
 
@@ -51,6 +52,7 @@ class StatusReport:
     oldest_waiting: WaitingFile | None
     retrying: int  # queued jobs waiting for another try after a transient error
     disk: DiskSpace | None = None  # None when the home's file system cannot be asked
+    signing_paused: SigningPause | None = None  # the token refused the PIN: nothing is signed
 
     def as_json(self) -> dict:
         return {
@@ -72,6 +74,10 @@ class StatusReport:
                 "waiting_seconds": self.oldest_waiting.waiting_seconds,
             },
             "disk": None if self.disk is None else self.disk.as_json(),
+            "signing_paused": None if self.signing_paused is None else {
+                "since": self.signing_paused.since, "reason": self.signing_paused.reason,
+                "advice": self.signing_paused.advice,
+            },
         }
 
 
@@ -133,7 +139,8 @@ def status_report(catalog: Catalog, running_pid: int | None, home_root: Path | N
                               round((moment - dt.datetime.fromisoformat(row["received_at"])).total_seconds(), 1))
     retrying = catalog.read("SELECT count(*) AS n FROM watch_jobs WHERE state = 'received' AND retry_at IS NOT NULL")
     disk = _disk_space(catalog, home_root or Path(catalog.path).parent)
-    return StatusReport(running_pid, counts, pages, rate, waiting, int(retrying[0]["n"]), disk)
+    pause = read_pause(home_root or Path(catalog.path).parent)
+    return StatusReport(running_pid, counts, pages, rate, waiting, int(retrying[0]["n"]), disk, pause)
 
 
 def _disk_space(catalog: Catalog, root: Path) -> DiskSpace | None:
@@ -176,6 +183,9 @@ def describe(report: StatusReport) -> list[str]:
         waiting = f" ({disk.waiting_for_space} tệp đang chờ vì đĩa đầy)" if disk.waiting_for_space else ""
         lines.append(f"  Đĩa của kho đầy: còn {_size(disk.free_bytes)}; các tệp đang chờ sẽ được xử lý "
                      f"khi có chỗ{waiting}. Hãy giải phóng dung lượng đĩa.")
+    if report.signing_paused is not None:
+        lines.append(f"  Ký số ĐANG DỪNG (từ {report.signing_paused.since[11:16]}): {report.signing_paused.advice} "
+                     "Các tệp cần ký chờ trong thư mục nhận.")
     return lines
 
 

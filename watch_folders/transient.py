@@ -52,8 +52,20 @@ def is_disk_full(error: BaseException) -> bool:
     return False
 
 
+def pin_rejection(error: BaseException):
+    """The token's refusal of the PIN (signing.errors.PinRejected) behind error, if any:
+    never transient, since every try spends one of the few the token allows."""
+    for cause in _causes(error):
+        if getattr(cause, "code", None) == "signing-pin":
+            return cause
+    return None
+
+
 def is_transient(error: BaseException) -> bool:
     from index import SearchIndexError
+
+    if pin_rejection(error) is not None:
+        return False
 
     if is_disk_full(error):
         return True

@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from watch_folders.messages import PageDone, PagesAbandoned, PagesWanted, WorkDone, WorkOrder
-from watch_folders.transient import describe_transient, is_disk_full, is_transient
+from watch_folders.transient import describe_transient, is_disk_full, is_transient, pin_rejection
 
 log = logging.getLogger("sohoa.watch.worker")
 
@@ -253,7 +253,7 @@ def _serve(conn: Connection, worker_id: int, home_root: Path) -> None:
     index = SerialisedIndex(home.index_dir, config.index_engine, home.index_lock)
     with Catalog(home.catalog_path) as catalog, contextlib.ExitStack() as keep_open:
         archive = ArchiveStore(home.archive_dir)
-        signer = _SignerOnDemand(config, keep_open)
+        signer = _SignerOnDemand(config, keep_open, home_root)
         while True:
             try:
                 order = conn.recv()
@@ -277,11 +277,14 @@ def _serve(conn: Connection, worker_id: int, home_root: Path) -> None:
 
 class _SignerOnDemand:
     """The agency's signing identity, opened (PIN entered, token logged in) at the first
-    document to sign and kept open for every later one."""
+    document to sign and kept open for every later one. The token login is taken in turn
+    with the other workers and never tried while signing is paused (signing.pin_pause):
+    one wrong PIN costs the token one try, not one per worker."""
 
-    def __init__(self, config, keep_open: contextlib.ExitStack):
+    def __init__(self, config, keep_open: contextlib.ExitStack, home_root: Path):
         self.config = config
         self.keep_open = keep_open
+        self.home_root = home_root
         self.signer = None
 
     def get(self, profile_wants: bool | None):
@@ -289,10 +292,11 @@ class _SignerOnDemand:
         if not wanted:
             return None
         if self.signer is None:
+            from signing.pin_pause import LoginGuard
             from signing.sign import open_agency_signer
 
-            self.signer = self.keep_open.enter_context(
-                open_agency_signer(self.config.signing, self.config.verify.trust_roots))
+            self.signer = self.keep_open.enter_context(open_agency_signer(
+                self.config.signing, self.config.verify.trust_roots, LoginGuard(self.home_root)))
         return self.signer
 
 
@@ -333,6 +337,10 @@ def _failure(job_id: int, error: BaseException) -> WorkDone:
         return WorkDone(job_id, "failed", error_code=error.code, reason=error.reason, details=details)
     reason = getattr(error, "reason", None)
     code = getattr(error, "code", None)
+    refusal = pin_rejection(error)
+    if refusal is not None:
+        # The token refused the PIN: the service stops signing; this job waits, uncounted.
+        return WorkDone(job_id, "signing-paused", error_code=refusal.code, reason=refusal.advice, details=details)
     if is_disk_full(error):
         # Whatever step met it (the PDF/A, the catalog, the index): the job waits for space.
         return WorkDone(job_id, "retry", error_code="disk-full", reason=describe_transient(error), details=details)

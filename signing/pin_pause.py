@@ -1,0 +1,132 @@
+"""One wrong PIN stops signing, for every process of a home, until a person fixes it.
+
+A token counts wrong PINs and blocks itself after a few (3 to 10 on VNPT-CA and Viettel-CA
+tokens), and every process that logs in with the same wrong PIN spends one more try. So
+logins to the token are taken in turn (a lock file under the home), a refusal is written
+down (signing-paused.json in the home) and, while it is there, the service's workers do
+not try again: the service keeps every document to sign waiting in its inbox and
+`sohoa status` says why. Only an operator's action tries again, once: a fresh start of
+`sohoa watch` (which lifts the pause when the token takes the PIN) or a `sohoa ingest`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from pipeline.durable import fsync_dir
+from signing.errors import PinRejected
+
+log = logging.getLogger(__name__)
+
+PAUSE_FILE = "signing-paused.json"
+LOCK_FILE = Path("tmp") / "signing-login.lock"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SigningPause:
+    since: str  # ISO 8601, when the token refused the PIN
+    reason: str  # one line: which token, what it said
+    advice: str  # the sentence for the operator: signing stopped, what to fix, then restart
+
+    def as_error(self) -> PinRejected:
+        return PinRejected(self.reason, self.advice)
+
+
+def read_pause(home_root: Path) -> SigningPause | None:
+    try:
+        data = json.loads((home_root / PAUSE_FILE).read_text(encoding="utf-8"))
+        return SigningPause(str(data["since"]), str(data["reason"]), str(data["advice"]))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        # Unreadable or damaged: still a pause (a guess that lets a worker try a wrong PIN
+        # again could lock the token), with the usual advice.
+        return SigningPause("?", "không đọc được ghi chú dừng ký số", f"Ký số đang dừng (xem {home_root / PAUSE_FILE}); "
+                            "sửa mã PIN của token rồi khởi động lại dịch vụ.")
+
+
+def clear_pause(home_root: Path) -> bool:
+    """Lift the pause; True when there was one."""
+    try:
+        (home_root / PAUSE_FILE).unlink()
+    except FileNotFoundError:
+        return False
+    fsync_dir(home_root)
+    return True
+
+
+def write_pause(home_root: Path, error: PinRejected) -> None:
+    since = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).isoformat(timespec="seconds")
+    data = json.dumps({"since": since, "code": error.code, "reason": error.reason, "advice": error.advice},
+                      ensure_ascii=False, indent=1).encode("utf-8")
+    path = home_root / PAUSE_FILE
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_dir(home_root)
+
+
+@dataclass(frozen=True)
+class LoginGuard:
+    """How one process of the home logs in to the token.
+
+    try_when_paused: an operator's action (a service start, `sohoa ingest`) tries once even
+    though signing is paused; the service's workers never do.
+    lifts_pause: a login that succeeds ends the pause (the service's start only: the pause
+    is the service's state, which `sohoa status` reports).
+    records_refusal: a refused PIN pauses the service's signing (not for `sohoa ingest`:
+    its PIN may come from the operator's shell, not from where the service reads its own).
+    """
+
+    home_root: Path
+    try_when_paused: bool = False
+    lifts_pause: bool = False
+    records_refusal: bool = True
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        lock_path = self.home_root / LOCK_FILE
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd is closed
+            yield
+        finally:
+            os.close(fd)
+
+    def login(self, attempt: Callable[[], T], *, token: str) -> T:
+        """attempt() logs in to the token; it runs only if no wrong PIN is known, one
+        process at a time, and a PinRejected from it pauses signing for the home."""
+        with self._turn():
+            pause = read_pause(self.home_root)
+            if pause is not None and not self.try_when_paused:
+                log.info("event=token-login-skipped token=%s reason=signing-paused", json.dumps(token, ensure_ascii=False))
+                raise pause.as_error()
+            log.info("event=token-login token=%s", json.dumps(token, ensure_ascii=False))
+            try:
+                result = attempt()
+            except PinRejected as error:
+                # INFO: the caller tells people, in its own words (a console line, one stderr line).
+                log.info("event=token-login-refused token=%s code=%s", json.dumps(token, ensure_ascii=False),
+                         error.code)
+                if self.records_refusal:
+                    write_pause(self.home_root, error)
+                raise
+            if pause is not None and self.lifts_pause:
+                clear_pause(self.home_root)
+            return result
