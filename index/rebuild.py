@@ -70,6 +70,8 @@ def rebuild_index(
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[RebuildProgress], None] | None = None,
 ) -> RebuildReport:
+    if batch_size < 1:  # a batch of 0 read no document and switched to an empty index
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     store = IndexStore(directory)
     engine_class(engine)  # unknown engine: fail before writing anything
     with store.layout_lock():

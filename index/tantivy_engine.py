@@ -157,6 +157,9 @@ class TantivyIndex(SearchIndex):
 
     def _run(self, searcher: tantivy.Searcher, parsed: ParsedQuery, filters: KeywordFilters,
              by_date: bool, limit: int, fuzzy: bool) -> list[Found]:
+        # tantivy reserves room for `limit` hits up front: a huge limit aborts the process
+        # (a Rust panic, not an exception), and more hits than documents cannot come back.
+        limit = min(limit, searcher.num_docs)
         words = Q.all_query() if parsed.is_empty else self._text_query(parsed, fuzzy)
         conditions = self._filter_queries(filters)
         if conditions:

@@ -41,6 +41,12 @@ class NotPdfaConvertible(InputRejected):
     code = "not-pdfa"
 
 
+class ImplausiblePageSize(InputRejected):
+    """A page box no paper has (0 wide, or kilometres long): valid syntax, nothing to scan."""
+
+    code = "page-size"
+
+
 class TooLargeContent(InputRejected):
     """A page's drawing or an image inflates far beyond what a scan or a document needs:
     a decompression bomb, or a damaged stream."""

@@ -23,6 +23,7 @@ from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
 from PIL import Image
 
 from ocr.cleanup import ALL_STEPS, CleanupSteps, Orientation, PreparedPage, prepare_page
+from ocr.colour import ocr_pixels
 from ocr.errors import CorruptFile
 from ocr.memory import is_out_of_memory, limit_memory, too_much_memory
 from ocr.results import OcrPage
@@ -51,9 +52,7 @@ def _read_pixels(job: PageJob, work: Path) -> np.ndarray:
             with Image.open(job.image_file) as image:
                 image.seek(job.frame)
                 image.load()
-                if image.mode not in ("L", "RGB"):
-                    image = image.convert("RGB" if image.mode in ("RGBA", "P", "CMYK", "YCbCr") else "L")
-                return np.asarray(image)
+                return ocr_pixels(image)  # CMYK, Lab and 16-bit grey scans included
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise CorruptFile(f"trang {job.page_number}: ảnh hỏng hoặc bị cắt cụt ({error})") from error
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,10 @@ import pikepdf
 from pikepdf import Name
 from PIL import Image, UnidentifiedImageError
 
-from ocr.errors import CorruptFile, EmptyFile, EncryptedPdf, TooLargeContent, TooManyPages, TooManyPixels, UnsupportedFormat
-from ocr.pdfpages import drawing_size, is_jpeg_stream, walk
+from ocr.colour import CONVERTED_MODES, archival_frame
+from ocr.errors import (CorruptFile, EmptyFile, EncryptedPdf, ImplausiblePageSize, TooLargeContent, TooManyPages,
+                        TooManyPixels, UnsupportedFormat)
+from ocr.pdfpages import drawing_size, is_jpeg_stream, page_geometry, walk
 from ocr.streamsize import decoded_size
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,10 @@ _MAGIC = (
 _SUFFIXES = {".pdf": "pdf", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png"}
 # Below this a resolution tag is a camera default (72/96 dpi), not a scanner's.
 _PLAUSIBLE_SCAN_DPI = 100
+# Above this it is a broken tag (60000 dpi was seen): no document scanner goes past 4800.
+_IMPLAUSIBLE_SCAN_DPI = 4800
+# A PDF page side must lie between these, in points (PDF 1.7, Annex C: 3 to 14 400 units).
+_PAGE_SIDE_PT = (3.0, 14_400.0)
 _A4_SHORT_SIDE_IN = 8.27
 
 
@@ -69,6 +76,7 @@ if hasattr(img2pdf, "to_png_data") and hasattr(img2pdf, "parse_png"):
 class LoadedSource:
     format: str  # pdf, tiff, jpeg, png
     pdf: pikepdf.Pdf  # one page per scanned sheet, the scan untouched
+    notes: tuple[str, ...] = ()  # what was assumed or converted, for the audit trail
 
 
 def sniff_format(path: Path) -> str:
@@ -80,12 +88,13 @@ def sniff_format(path: Path) -> str:
         raise CorruptFile(f"không đọc được tệp ({error.strerror})") from error
     if not head:
         raise EmptyFile("tệp rỗng (0 byte)")
-    # Some scanners write a few bytes of junk before %PDF; readers accept up to 1 KiB.
-    if b"%PDF-" in head:
-        return "pdf"
+    # A file is what it starts with: a PNG whose text chunk quotes "%PDF-" is a PNG.
     for magic, name in _MAGIC:
         if head.startswith(magic):
             return name
+    # Some scanners write a few bytes of junk before %PDF; readers accept up to 1 KiB.
+    if b"%PDF-" in head:
+        return "pdf"
     claimed = _SUFFIXES.get(path.suffix.lower())
     if claimed:
         raise UnsupportedFormat(
@@ -117,7 +126,8 @@ def load_source(path: Path, *, max_pixels: int, max_pages: int = DEFAULT_MAX_PAG
     fmt = sniff_format(path)
     if fmt == "pdf":
         return LoadedSource(fmt, _load_pdf(path, limits))
-    return LoadedSource(fmt, _load_image(path, fmt, max_pixels=max_pixels, max_pages=max_pages))
+    pdf, notes = _load_image(path, fmt, max_pixels=max_pixels, max_pages=max_pages)
+    return LoadedSource(fmt, pdf, notes)
 
 
 @dataclass(frozen=True)
@@ -153,9 +163,26 @@ def _scan_dpi(image: Image.Image) -> tuple[float, float] | None:
     if not dpi:
         return None
     x, y = float(dpi[0]), float(dpi[1])
-    if x < _PLAUSIBLE_SCAN_DPI or y < _PLAUSIBLE_SCAN_DPI:
+    if not all(_PLAUSIBLE_SCAN_DPI <= value <= _IMPLAUSIBLE_SCAN_DPI for value in (x, y)):
         return None
     return x, y
+
+
+def check_jpeg_data(data: bytes) -> None:
+    """Decode a JPEG stream once, whole, with libjpeg's warnings taken as damage.
+
+    libjpeg mends what it cannot read: a stream cut short and closed with an end-of-image
+    marker decodes as a page half grey with nothing but a warning ("Corrupt JPEG data:
+    premature end of data segment"), which Pillow and OpenCV let pass. qpdf's decoder (the
+    same libjpeg) raises on any warning, so the stream is decoded there: about 0.1 s for
+    an A4 page at 300 dpi, and the decoded page's memory for a moment, as OCR takes anyway.
+    Stray bytes before a marker count as damage too: libjpeg calls them corrupt data.
+    Raises pikepdf.PdfError.
+    """
+    with pikepdf.new() as pdf:
+        stream = pikepdf.Stream(pdf, data)
+        stream.Filter = Name.DCTDecode
+        stream.read_bytes(pikepdf.StreamDecodeLevel.all)
 
 
 def _detail(error: Exception, path: Path) -> str:
@@ -164,43 +191,57 @@ def _detail(error: Exception, path: Path) -> str:
     return f" ({text})" if text else ""
 
 
-def _load_image(path: Path, fmt: str, *, max_pixels: int, max_pages: int = 0) -> pikepdf.Pdf:
+def _load_image(path: Path, fmt: str, *, max_pixels: int, max_pages: int = 0) -> tuple[pikepdf.Pdf, tuple[str, ...]]:
+    notes = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns about damage it then raises on
             image = Image.open(path)
         with image:
             size = image.size
+            tagged = image.info.get("dpi")
             dpi = _scan_dpi(image)
-            frames = getattr(image, "n_frames", 1)
-            _check_page_count(frames, max_pages)
-            for index in range(frames):
+            modes = set()
+            _check_page_count(getattr(image, "n_frames", 1), max_pages)
+            for index in range(getattr(image, "n_frames", 1)):
                 image.seek(index)
                 _check_pixels(*image.size, max_pixels, f"trang {index + 1}")
-            if image.format == "JPEG":
-                # img2pdf keeps a JPEG's bytes without decoding them, so check its data now;
-                # at 1/8 scale the decoder still reads the whole stream, 8x faster. PNG data
-                # is read by img2pdf and Tesseract, TIFF frames when they are read for OCR.
-                image.draft(image.mode, (size[0] // 8, size[1] // 8))
-                image.load()
+                modes.add(image.mode)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         if isinstance(error, UnidentifiedImageError):
             raise CorruptFile(f"ảnh {fmt.upper()} hỏng: không đọc được cấu trúc tệp") from error
         raise CorruptFile(f"ảnh {fmt.upper()} hỏng hoặc bị cắt cụt{_detail(error, path)}") from error
+    if fmt == "jpeg":
+        # img2pdf keeps a JPEG's bytes without decoding them, so check its data now. PNG
+        # data is read by img2pdf and Tesseract, TIFF frames when they are read for OCR.
+        try:
+            check_jpeg_data(path.read_bytes())
+        except pikepdf.PdfError as error:
+            raise CorruptFile("ảnh JPEG hỏng hoặc bị cắt cụt (dữ liệu ảnh thiếu hoặc sai)") from error
     layout = {}
     if dpi is None:
-        # No credible resolution tag (phone photo, some fax software): assume an A4 sheet
-        # so the page has a sensible physical size and Tesseract a sensible scale.
-        guess = max(_PLAUSIBLE_SCAN_DPI, min(size) / _A4_SHORT_SIDE_IN)
+        # No credible resolution tag (phone photo, some fax software, a broken tag): assume
+        # an A4 sheet so the page has a sensible physical size and Tesseract a sensible
+        # scale; never a page side beyond what PDF allows.
+        guess = max(_PLAUSIBLE_SCAN_DPI, min(size) / _A4_SHORT_SIDE_IN, max(size) * 72 / _PAGE_SIDE_PT[1])
         layout = {"layout_fun": img2pdf.get_fixed_dpi_layout_fun((guess, guess))}
-        log.info("%s: no resolution tag, assuming %.0f dpi", path.name, guess)
+        log.info("%s: no credible resolution tag (%s), assuming %.0f dpi", path.name, tagged, guess)
+        if tagged and max(float(v) for v in tagged) > _IMPLAUSIBLE_SCAN_DPI:
+            notes.append(f"độ phân giải ghi trong tệp ({float(max(tagged)):.0f} dpi) không hợp lý: "
+                         f"bỏ qua, coi như {guess:.0f} dpi")
+    converted = sorted(modes & set(CONVERTED_MODES)) if fmt != "png" else []  # img2pdf reads 16-bit PNG
     try:
-        data = img2pdf.convert(str(path), rotation=_rotation(fmt), nodate=True, **layout)
+        if converted:
+            data = _convert_frames(path, layout, archival_frame)
+            notes.append(f"ảnh màu {'/'.join(converted)}: bản PDF/A lưu ảnh đã chuyển đổi "
+                         "(CMYK, Lab sang sRGB; xám 16 bit giữ 16 bit), bản gốc giữ nguyên")
+        else:
+            data = img2pdf.convert(str(path), rotation=_rotation(fmt), nodate=True, **layout)
     except img2pdf.AlphaChannelError:
-        data = _convert_flattened(path, layout)
+        data = _convert_frames(path, layout, _on_white)
     except Exception as error:  # img2pdf reports a malformed PNG or TIFF as a bare Exception
         raise CorruptFile(f"ảnh {fmt.upper()} hỏng hoặc bị cắt cụt{_detail(error, path)}") from error
-    return pikepdf.open(io.BytesIO(data))
+    return pikepdf.open(io.BytesIO(data)), tuple(notes)
 
 
 def _rotation(fmt: str) -> img2pdf.Rotation:
@@ -212,18 +253,24 @@ def _rotation(fmt: str) -> img2pdf.Rotation:
     return img2pdf.Rotation.none if fmt == "png" else img2pdf.Rotation.ifvalid
 
 
-def _convert_flattened(path: Path, layout: dict) -> bytes:
+def _on_white(image: Image.Image) -> Image.Image:
     """PDF/A forbids nothing about alpha here, but img2pdf refuses it: a scan's alpha is
-    meaningless, so lay the pixels on white paper and store them losslessly."""
+    meaningless, so lay the pixels on white paper."""
+    rgba = image.convert("RGBA")
+    flat = Image.new("RGB", rgba.size, "white")
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    return flat
+
+
+def _convert_frames(path: Path, layout: dict, convert) -> bytes:
+    """Pages for frames img2pdf cannot take as they are: each frame converted, stored losslessly."""
     pages = []
     with Image.open(path) as image:
         for index in range(getattr(image, "n_frames", 1)):
             image.seek(index)
-            rgba = image.convert("RGBA")
-            flat = Image.new("RGB", rgba.size, "white")
-            flat.paste(rgba, mask=rgba.getchannel("A"))
             buffer = io.BytesIO()
-            flat.save(buffer, format="PNG", dpi=image.info.get("dpi", (300, 300)))
+            convert(image).save(buffer, format="PNG", dpi=image.info.get("dpi", (300, 300)),
+                                compress_level=_PNG_LEVEL)
             pages.append(buffer.getvalue())
     return img2pdf.convert(pages, nodate=True, **layout)
 
@@ -254,11 +301,15 @@ def _load_pdf(path: Path, limits: _Limits) -> pikepdf.Pdf:
 def _check_pdf_readable(source: pikepdf.Pdf, max_pixels: int) -> None:
     """qpdf silently repairs damaged files: decode every page and image to be sure."""
     if len(source.pages) == 0:
+        _refuse_overflowing_numbers(source)
         raise CorruptFile("PDF không có trang nào")
     for number, page in enumerate(source.pages, start=1):
+        _check_page_size(page, number)
         xobjects = page.resources.get(Name.XObject, {})
 
         def draws(op: str, operands: list, number: int = number, xobjects=xobjects) -> None:
+            if len(operands) != 1 or not isinstance(operands[0], Name):
+                raise CorruptFile(f"PDF hỏng: trang {number} có lệnh vẽ ảnh (Do) thiếu tên ảnh")
             if operands[0] not in xobjects:
                 raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt: trang {number} thiếu ảnh {operands[0]}")
 
@@ -302,15 +353,33 @@ def _check_image_size(image: pikepdf.Stream, number: int, max_pixels: int) -> No
             "tệp có thể cố ý gây hại hoặc hỏng")
 
 
+def _check_page_size(page: pikepdf.Page, number: int) -> None:
+    """A box no sheet of paper has is not damage, but nothing to archive either: PDF itself
+    bounds a page side to 3 .. 14 400 units (Annex C), past which viewers and poppler fail."""
+    x0, y0, x1, y1 = page_geometry(page).box
+    low, high = _PAGE_SIDE_PT
+    if not all(low <= side <= high for side in (x1 - x0, y1 - y0)):
+        raise ImplausiblePageSize(
+            f"trang {number}: kích thước trang vô lý ({x1 - x0:g} × {y1 - y0:g} điểm; "
+            f"một trang PDF rộng và cao từ {low:g} đến {high:g} điểm)")
+
+
+def _refuse_overflowing_numbers(source: pikepdf.Pdf) -> None:
+    """A page whose box holds a number past 64 bits (a MediaBox of 1e30 written as an
+    integer) is dropped by qpdf as unreadable: say so, rather than "no pages"."""
+    for warning in source.get_warnings():
+        found = re.search(r"overflow/underflow converting (\S+)", warning)
+        if found:
+            raise ImplausiblePageSize(
+                f"kích thước trang vô lý: số {found.group(1)[:40]} vượt giới hạn của PDF, không đọc được trang")
+
+
 def _check_image_decodes(image: pikepdf.Stream, page_number: int) -> None:
     try:
         if is_jpeg_stream(image):
-            # As for a JPEG file: at 1/8 scale the decoder still reads the whole stream.
-            pil = Image.open(io.BytesIO(image.read_raw_bytes()))
-            pil.draft(pil.mode, (pil.size[0] // 8, pil.size[1] // 8))
+            check_jpeg_data(image.read_raw_bytes())  # as for a JPEG file: libjpeg's warnings count
         else:
-            pil = pikepdf.PdfImage(image).as_pil_image()
-        pil.load()
+            pikepdf.PdfImage(image).as_pil_image().load()
     except (pikepdf.UnsupportedImageTypeError, pikepdf.DependencyError, pikepdf.NotExtractableError,
             pikepdf.HifiPrintImageNotTranscodableError, NotImplementedError):
         return  # an encoding we cannot decode here (JBIG2 without jbig2dec ...): poppler can

@@ -49,7 +49,7 @@ from signing.pin_pause import LoginGuard
 from signing.sign import load_trust_roots, open_agency_signer
 from signing.verify import VerifyPolicy
 from watch_folders.eventlog import EventLog
-from watch_folders.names import shown
+from watch_folders.names import printable, shown
 from watch_folders.paths import prepare_folders
 from watch_folders.service import ServiceAlreadyRunning, run_service, running_service_pid
 from watch_folders.settings import load_watch_settings
@@ -141,7 +141,7 @@ def cmd_init(args) -> int:
 def _document_json(result: ArchivedDocument) -> dict:
     return {
         "id": result.id,
-        "file": str(result.source),
+        "file": shown(printable(str(result.source))),
         "status": "duplicate" if result.duplicate else "archived",
         "pdfa": str(result.pdfa_path),
         "pages": result.page_count,
@@ -162,6 +162,8 @@ def cmd_ingest(args) -> int:
         for name in args.files:
             # Opened by the name as given (a share may hold NFD names); recorded in NFC.
             path = Path(name)
+            # Shown decoded (a non-UTF-8 name's bytes as Vietnamese Windows text) and escaped.
+            label = shown(printable(name))
             try:
                 if not path.is_file():
                     raise InputRejected("không tìm thấy tệp" if not path.exists() else "không phải là tệp")
@@ -172,29 +174,29 @@ def cmd_ingest(args) -> int:
             except (InputRejected, PdfaInvalid, TesseractError, SigningError) as error:
                 failures += 1
                 reason = getattr(error, "reason", str(error))
-                _error(f"{path}: {reason}")
-                log.info("refused %s: %s", path, reason)
+                _error(f"{label}: {reason}")
+                log.info("refused %s: %s", label, reason)
                 if args.json:
                     code = getattr(error, "code", type(error).__name__)
-                    _print_json({"file": str(path), "status": "failed", "error": code, "reason": reason})
+                    _print_json({"file": label, "status": "failed", "error": code, "reason": reason})
                 continue
             except SearchIndexError:
                 raise  # the index is unusable: stop, every later file would fail the same way
             except Exception as error:  # a bug or an environment fault: say so, keep going
                 failures += 1
-                log.exception("unexpected error on %s", path)
-                _error(f"{path}: lỗi không mong đợi ({type(error).__name__}: {error}); "
+                log.exception("unexpected error on %s", label)
+                _error(f"{label}: lỗi không mong đợi ({type(error).__name__}: {error}); "
                        f"chi tiết trong {home.root / 'logs' / 'sohoa.log'}")
                 if args.json:
-                    _print_json({"file": str(path), "status": "failed", "error": "internal", "reason": str(error)})
+                    _print_json({"file": label, "status": "failed", "error": "internal", "reason": str(error)})
                 continue
             if args.json:
                 _print_json(_document_json(result))
             elif result.duplicate:
-                print(f"= {path}: đã có trong kho (mã {result.id}), không lưu lại")
+                print(f"= {label}: đã có trong kho (mã {result.id}), không lưu lại")
             else:
                 number = result.metadata.get("number")
-                print(f"✓ {path} → mã {result.id}, {result.page_count} trang"
+                print(f"✓ {label} → mã {result.id}, {result.page_count} trang"
                       + (f", số {number}" if number else ""))
                 _print_header_warnings(result)
     return EXIT_FAILED if failures else EXIT_OK
@@ -579,13 +581,33 @@ def cmd_timestamp_renew(args) -> int:
 # -- parsing ----------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake in one line, like every other refusal (subcommands inherit it)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"sohoa: lỗi: {message.replace('argument ', 'tham số ')} "
+                              f"(xem `{self.prog} --help`)\n")
+
+
+def _positive(text: str) -> int:
+    """argparse type: a whole number from 1 up (a batch of 0 documents once emptied the live
+    index; a limit of 0 asks for nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"«{text}» không phải là số nguyên") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"phải là số nguyên từ 1 trở lên, không phải {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--home", default=argparse.SUPPRESS,
                         help="thư mục dữ liệu (mặc định $SOHOA_HOME hoặc ./sohoa-data)")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="in thêm chi tiết xử lý")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sohoa", parents=[common],
         description="Số hóa tài liệu: bản quét vào, bản PDF/A-2u lưu trữ và tìm kiếm được ra.",
     )
@@ -611,7 +633,7 @@ def build_parser() -> argparse.ArgumentParser:
     review = commands.add_parser("review", parents=[common],
                                  help="liệt kê các trường đọc được với độ tin cậy thấp, cần kiểm tra")
     review.add_argument("--json", action="store_true", help="mỗi tài liệu một dòng JSON")
-    review.add_argument("--limit", type=int, metavar="N", help="chỉ N tài liệu đầu")
+    review.add_argument("--limit", type=_positive, metavar="N", help="chỉ N tài liệu đầu")
     review.set_defaults(handler=cmd_review)
 
     set_field = commands.add_parser("set", parents=[common], help="sửa một trường của tài liệu (ghi nhật ký)")
@@ -625,7 +647,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", metavar="TỪ_KHÓA", nargs="?", default="",
                         help='có dấu hay không dấu; "cụm từ" trong ngoặc kép; số ký hiệu')
     search.add_argument("--json", action="store_true")
-    search.add_argument("--limit", type=int, default=10, metavar="N")
+    search.add_argument("--limit", type=_positive, default=10, metavar="N", help="số kết quả tối đa (mặc định 10)")
     search.add_argument("--from", dest="date_from", metavar="NGÀY", help="ban hành từ ngày (31/12/2024, 12/2024, 2024)")
     search.add_argument("--to", dest="date_to", metavar="NGÀY", help="ban hành đến hết ngày")
     search.add_argument("--type", metavar="LOẠI", help="loại văn bản: tên (\"quyết định\") hoặc ký hiệu (QĐ)")
@@ -637,7 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.set_defaults(handler=cmd_search)
 
     reindex = commands.add_parser("reindex", parents=[common], help="dựng lại chỉ mục tìm kiếm từ danh mục")
-    reindex.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, metavar="N",
+    reindex.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH, metavar="N",
                          help="số tài liệu mỗi lần ghi (bộ nhớ dùng tỉ lệ với số này)")
     reindex.set_defaults(handler=cmd_reindex)
 
@@ -678,6 +700,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _home_problem(root: Path) -> str | None:
+    """Why the home cannot be a folder there (a file in its place or on its way), or None."""
+    for place in (root, *root.parents):
+        if place.exists() or place.is_symlink():
+            if place.is_dir():
+                return None
+            what = "là một tệp" if place == root else f"nằm dưới {place}, là một tệp"
+            return f"{root}: thư mục dữ liệu (--home hoặc $SOHOA_HOME) {what}, không phải thư mục"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     # Before anything is created: the home is for the service's user and group only.
     os.umask(UMASK)
@@ -685,6 +718,10 @@ def main(argv: list[str] | None = None) -> int:
     args.home = getattr(args, "home", None)
     args.verbose = getattr(args, "verbose", False)
     home_root = resolve_home(args.home)
+    problem = _home_problem(home_root)
+    if problem:
+        _error(problem)
+        return EXIT_USAGE
     _setup_logging(Home(home_root), args.verbose)
     try:
         return args.handler(args)

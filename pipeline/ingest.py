@@ -48,9 +48,11 @@ from pipeline.header.pdfwords import text_layer_page
 from pipeline.header.record import header_metadata, xmp_schema
 from pipeline.header.store import complete_record
 from pipeline.metadata import find_document_number
+from pipeline.staging import clean_stale_staging, staging_prefix
 from signing.pdfa import check_signed_pdfa
 from signing.sign import AgencySigner, load_trust_roots, open_agency_signer, sign_file
 from signing.verify import VerifyPolicy, has_signatures, verify_pdf
+from watch_folders.names import printable
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,12 @@ _SUFFIX_FOR_FORMAT = {"pdf": ".pdf", "tiff": ".tif", "jpeg": ".jpg", "png": ".pn
 
 def now() -> str:
     return dt.datetime.now(VIETNAM).isoformat(timespec="seconds")
+
+
+def _source_name(job: Job) -> str:
+    """The name as recorded: NFC text, a non-UTF-8 name decoded (SQLite and JSON refuse
+    the surrogates Python keeps its undecodable bytes as)."""
+    return printable(job.source.name)
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,7 @@ def receive(job: Job) -> None:
     job.format = sniff_format(job.source)
     job.original_copy = job.staging / f"original{_SUFFIX_FOR_FORMAT[job.format]}"
     job.original_sha256, job.original_size = copy_and_hash(job.source, job.original_copy)
-    job.event("received", name=job.source.name, format=job.format, size=job.original_size,
+    job.event("received", name=_source_name(job), format=job.format, size=job.original_size,
               sha256=job.original_sha256)
 
 
@@ -154,7 +162,8 @@ def load_pages(job: Job) -> None:
             job.pages_with_text.add(index)
     if force and job.format == "pdf":
         _strip_existing_text(job)
-    job.event("loaded", pages=len(job.page_dpis), kept_text_pages=sorted(i + 1 for i in job.pages_with_text))
+    job.event("loaded", pages=len(job.page_dpis), kept_text_pages=sorted(i + 1 for i in job.pages_with_text),
+              **({"notes": list(job.loaded.notes)} if job.loaded.notes else {}))
 
 
 def _strip_existing_text(job: Job) -> None:
@@ -235,8 +244,8 @@ def write_archival_pdf(job: Job) -> None:
     # Dublin Core where a header field fits, the rest in the `vanban` XMP schema
     found = {**job.options.metadata_defaults, **_header_metadata(job)}
     info = DocumentInfo(
-        title=found.get("summary") or unicodedata.normalize("NFC", job.source.name),
-        source_name=unicodedata.normalize("NFC", job.source.name),
+        title=found.get("summary") or _source_name(job),
+        source_name=_source_name(job),
         created=dt.datetime.now(VIETNAM).replace(microsecond=0),
         creator_tool=f"sohoa {__version__}",
         language=job.config.language,
@@ -321,7 +330,7 @@ def _metadata(job: Job) -> dict:
 def _found_metadata(job: Job) -> dict:
     text = "\n".join(job.page_texts)
     return {
-        "title": unicodedata.normalize("NFC", job.source.name),
+        "title": _source_name(job),
         "number": find_document_number(text),
         "language": job.config.language,
         "agency": job.config.agency_name,
@@ -381,7 +390,7 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
         with catalog.transaction() as db:
             document_id = Catalog.insert_document(db, {
                 "received_at": job.events[0].at,
-                "original_name": unicodedata.normalize("NFC", job.source.name),
+                "original_name": _source_name(job),
                 "original_format": job.format,
                 "original_sha256": job.original_sha256,
                 "original_size": job.original_size,
@@ -448,7 +457,7 @@ def _sidecar(document_id: int, job: Job, files: ArchivedFiles, pdfa_sha256: str,
     sidecar = {
         "id": document_id,
         "original": {
-            "name": unicodedata.normalize("NFC", job.source.name),
+            "name": _source_name(job),
             "file": Path(files.original_file).name,
             "format": job.format,
             "size": job.original_size,
@@ -481,7 +490,8 @@ def ingest_file(source: Path, *, home: Home, config: Config, catalog: Catalog, a
     """Take one file through every step. Raises InputRejected (or another error) on failure,
     having written nothing."""
     home.staging_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="ingest-", dir=home.staging_dir) as staging:
+    clean_stale_staging(home.staging_dir)  # what a killed run left
+    with tempfile.TemporaryDirectory(prefix=staging_prefix(), dir=home.staging_dir) as staging:
         job = Job(source=source, staging=Path(staging), home=home, config=config, options=options)
         receive(job)
         existing = catalog.find_by_original_sha256(job.original_sha256)

@@ -30,6 +30,8 @@ _ADVICE = {
     "too-many-pixels": "Hãy quét lại ở độ phân giải 200–300 dpi.",
     "page-size": "Khổ trang ghi trong tệp PDF không phải khổ giấy thật. Hãy xuất lại tệp PDF (khổ A4, A3 ...) "
                  "rồi thả lại vào thư mục.",
+    "page-size": "Khổ trang ghi trong tệp PDF không phải khổ giấy thật. Hãy xuất lại tệp PDF (khổ A4, A3 ...) "
+                 "rồi thả lại vào thư mục.",
     "too-large-content": "Đừng mở tệp này nếu không rõ nguồn gốc; hãy xin lại bản gốc hoặc quét lại văn bản giấy.",
     "too-many-pages": "Hãy tách tệp thành nhiều tệp nhỏ hơn rồi thả lại vào thư mục.",
     "too-much-memory": "Hãy quét lại ở độ phân giải 200–300 dpi, hoặc báo kỹ thuật viên tăng [limits] "
