@@ -116,7 +116,7 @@ def open_identity(settings: SigningSettings, guard: LoginGuard | None = None) ->
         source = secret_source(settings.pin_file)
         if guard is None:
             return _open_pkcs11(identity, pin, source)
-        return guard.login(lambda: _open_pkcs11(identity, pin, source), token=identity.token_label)
+        return guard.login(lambda: _open_pkcs11(identity, pin, source), token=identity.token_label, pin=pin)
     raise IdentityUnavailable("chưa cấu hình danh tính ký (pkcs12 hoặc pkcs11_module trong [signing])")
 
 

@@ -6,7 +6,12 @@ logins to the token are taken in turn (a lock file under the home), a refusal is
 down (signing-paused.json in the home) and, while it is there, the service's workers do
 not try again: the service keeps every document to sign waiting in its inbox and
 `sohoa status` says why. Only an operator's action tries again, once: a fresh start of
-`sohoa watch` (which lifts the pause when the token takes the PIN) or a `sohoa ingest`.
+`sohoa watch` (which lifts the pause when the token takes the PIN) or a `sohoa ingest`,
+and only with another PIN than the one refused: the service's unit restarts it after a
+crash (Restart=on-failure), and a crash loop must not spend a try at every start. So the
+pause keeps a salted scrypt digest of the refused PIN (never the PIN; the file is the
+service user's only, like the PIN itself). An operator who fixed the token rather than the
+PIN (unlocked it, set it to the configured PIN) deletes signing-paused.json.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -38,15 +44,31 @@ class SigningPause:
     since: str  # ISO 8601, when the token refused the PIN
     reason: str  # one line: which token, what it said
     advice: str  # the sentence for the operator: signing stopped, what to fix, then restart
+    refused_pin: str | None = None  # "salt:digest" of the refused PIN (hex), if known
 
     def as_error(self) -> PinRejected:
         return PinRejected(self.reason, self.advice)
+
+    def refused(self, pin: str | None) -> bool:
+        """True when pin is the very PIN the token refused."""
+        if pin is None or not self.refused_pin or ":" not in self.refused_pin:
+            return False
+        salt, digest = self.refused_pin.split(":", 1)
+        try:
+            return _digest(pin, bytes.fromhex(salt)) == digest
+        except ValueError:
+            return False
+
+
+def _digest(pin: str, salt: bytes) -> str:
+    # scrypt, not a plain hash: a PIN is a few digits.
+    return hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=2 ** 14, r=8, p=1, dklen=32).hex()
 
 
 def read_pause(home_root: Path) -> SigningPause | None:
     try:
         data = json.loads((home_root / PAUSE_FILE).read_text(encoding="utf-8"))
-        return SigningPause(str(data["since"]), str(data["reason"]), str(data["advice"]))
+        return SigningPause(str(data["since"]), str(data["reason"]), str(data["advice"]), data.get("refused_pin"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
@@ -66,10 +88,12 @@ def clear_pause(home_root: Path) -> bool:
     return True
 
 
-def write_pause(home_root: Path, error: PinRejected) -> None:
+def write_pause(home_root: Path, error: PinRejected, pin: str | None = None) -> None:
     since = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).isoformat(timespec="seconds")
-    data = json.dumps({"since": since, "code": error.code, "reason": error.reason, "advice": error.advice},
-                      ensure_ascii=False, indent=1).encode("utf-8")
+    salt = os.urandom(16)
+    refused_pin = f"{salt.hex()}:{_digest(pin, salt)}" if pin is not None else None
+    data = json.dumps({"since": since, "code": error.code, "reason": error.reason, "advice": error.advice,
+                       "refused_pin": refused_pin}, ensure_ascii=False, indent=1).encode("utf-8")
     path = home_root / PAUSE_FILE
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
@@ -109,13 +133,16 @@ class LoginGuard:
         finally:
             os.close(fd)
 
-    def login(self, attempt: Callable[[], T], *, token: str) -> T:
-        """attempt() logs in to the token; it runs only if no wrong PIN is known, one
-        process at a time, and a PinRejected from it pauses signing for the home."""
+    def login(self, attempt: Callable[[], T], *, token: str, pin: str | None = None) -> T:
+        """attempt() logs in to the token with pin; it runs one process at a time, not
+        while signing is paused (unless try_when_paused, and never with the PIN the token
+        refused), and a PinRejected from it pauses signing for the home."""
         with self._turn():
             pause = read_pause(self.home_root)
-            if pause is not None and not self.try_when_paused:
-                log.info("event=token-login-skipped token=%s reason=signing-paused", json.dumps(token, ensure_ascii=False))
+            same_pin = pause is not None and pause.refused(pin)
+            if pause is not None and (same_pin or not self.try_when_paused):
+                why = "same-pin-as-refused" if same_pin else "signing-paused"
+                log.info("event=token-login-skipped token=%s reason=%s", json.dumps(token, ensure_ascii=False), why)
                 raise pause.as_error()
             log.info("event=token-login token=%s", json.dumps(token, ensure_ascii=False))
             try:
@@ -125,7 +152,7 @@ class LoginGuard:
                 log.info("event=token-login-refused token=%s code=%s", json.dumps(token, ensure_ascii=False),
                          error.code)
                 if self.records_refusal:
-                    write_pause(self.home_root, error)
+                    write_pause(self.home_root, error, pin)
                 raise
             if pause is not None and self.lifts_pause:
                 clear_pause(self.home_root)

@@ -106,6 +106,16 @@ def test_a_wrong_pin_at_start_costs_one_try_files_wait_and_a_restart_with_the_ri
     text, _ = status(home)
     assert "Ký số ĐANG DỪNG" in text
     assert login_attempts(token) - before == 1
+    assert WRONG_PIN not in (home / PAUSE_FILE).read_text(encoding="utf-8")
+
+    # Started again (by systemd after a crash, say) with the PIN still the refused one:
+    # said again, and no try spent.
+    with Service(home) as service:
+        assert "reason=same-pin-as-refused" in service.log()
+        assert "Mã PIN của token ký số sai" in service.output()
+        wait_for(lambda: service.log().count("event=waiting-for-pin") >= 8, 30, "the 4 files to be held again")
+        assert [j["state"] for j in jobs(home) if j["profile"] == "van-ban-di"] == ["received"] * 4
+    assert login_attempts(token) - before == 1
 
     pin_file.write_text(token.pin + "\n", encoding="utf-8")
     with Service(home) as service:

@@ -7,8 +7,9 @@ those files wait in the inbox until the PIN is fixed and the service restarted. 
 that do not sign go on. The pause is written in the home (signing/pin_pause.py), where
 `sohoa status` reads it and the workers find it.
 
-At start, before any file is taken, the service logs in to the token once: a wrong PIN is
-said at once, and the files to sign wait from the start instead of spending tries.
+At start, before any file is taken, the service logs in to the token once (not with the
+very PIN the token refused last time: a restart after a crash must not spend a try): a
+wrong PIN is said at once, and the files to sign wait from the start.
 """
 
 from __future__ import annotations
