@@ -196,6 +196,7 @@ def test_the_log_on_a_full_disk_is_said_once_not_a_traceback_per_line(small_disk
     resumed = [l for l in service.log().splitlines() if "event=log-resumed" in l]
     assert resumed and sum(int(l.rsplit("dropped=", 1)[1]) for l in resumed) >= 2  # lost lines, said once
     assert [job["state"] for job in jobs(home)] == ["done"] * len(scans_)
+    assert leftovers(home) == []  # the copies that met the full disk were removed
 
 
 def test_status_says_the_disk_is_full(small_disk):
