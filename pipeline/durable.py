@@ -52,6 +52,42 @@ def copy_and_hash(source: Path, destination: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def copy_fd_and_hash(source_fd: int, destination: Path | str, mode: int = 0o600, *,
+                     dir_fd: int | None = None) -> tuple[str, int]:
+    """copy_and_hash from an open descriptor (read from its start; the descriptor stays
+    open), into a new file that must not exist yet (not even as a link), created `mode`
+    (relative to dir_fd when given)."""
+    digest = hashlib.sha256()
+    size = 0
+    out = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode,
+                  dir_fd=dir_fd)
+    with open(out, "wb") as dst:
+        for chunk in _chunks(source_fd):
+            digest.update(chunk)
+            dst.write(chunk)
+            size += len(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
+    return digest.hexdigest(), size
+
+
+def sha256_fd(fd: int) -> tuple[str, int]:
+    """The SHA-256 and size of what an open descriptor holds, read from its start."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in _chunks(fd):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _chunks(fd: int):
+    offset = 0
+    while chunk := os.pread(fd, _CHUNK, offset):
+        offset += len(chunk)
+        yield chunk
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -1,7 +1,8 @@
 """The desk: takes files in, and writes down how each job ended. One thread, one order.
 
 Taking a file in: a path seen by an event or a walk is watched until it is steady
-(steadiness.py); then its bytes are copied into tmp/watch/received/, hashed, and the job is
+(steadiness.py); then it is opened once, never through a symbolic link (safe_fs.py), and
+what that descriptor holds is copied into tmp/watch/received/, hashed, and the job is
 committed as `received` (or at once as `duplicate`, or `failed` when it is in no profile's
 folder) and handed to the dispatcher.
 
@@ -23,13 +24,14 @@ import time
 import uuid
 from pathlib import Path, PurePath
 
-from pipeline.durable import copy_and_hash, fsync_dir
+from pipeline.durable import copy_fd_and_hash, fsync_dir
 from pipeline.home import Home
 from watch_folders.eventlog import EventLog, quoted
 from watch_folders.finder import walk_files
 from watch_folders.jobs import FINAL, JobRow, JobStore, now, stamp
 from watch_folders.names import fit_name, is_ignored, is_utf8, printable
-from watch_folders.outcomes import clear_source, duplicate_note, failure_note, is_same_file
+from watch_folders import safe_fs
+from watch_folders.outcomes import clear_source, duplicate_note, failure_note, looks_taken
 from watch_folders.paths import received_dir
 from watch_folders.settings import WatchSettings
 from watch_folders.steadiness import SteadinessTracker, SteadyFile
@@ -57,6 +59,7 @@ class Desk(threading.Thread):
         self._later: list[tuple[float, tuple]] = []  # (monotonic time, request) to redo then
         self._next_walk = 0.0
         self._take_tries: dict[Path, int] = {}  # files that could not be read yet, and how often
+        self._clear_tries: dict[int, int] = {}  # jobs whose outcome folder was a link, and how often
         self.store: JobStore | None = None
         self.failure: BaseException | None = None
 
@@ -148,13 +151,22 @@ class Desk(threading.Thread):
         if received_file(self.home.root, job).is_file():
             return True
         source = job.source(self.inbox)
-        if is_same_file(source, job.source_size, job.source_mtime_ns):
-            staged = received_file(self.home.root, job)
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            sha256, _ = copy_and_hash(source, staged)
-            if sha256 == job.sha256:
-                return True
-            shutil.rmtree(staged.parent, ignore_errors=True)
+        if looks_taken(source, job):
+            try:
+                fd, status = self._open_inbox_file(source.relative_to(self.inbox))
+            except OSError:  # gone, or a link or not a plain file now: not what was taken
+                fd = None
+            if fd is not None:
+                try:
+                    if job.source_dev is None or (status.st_dev, status.st_ino) == (job.source_dev, job.source_ino):
+                        staged = received_file(self.home.root, job)
+                        staged.parent.mkdir(parents=True, exist_ok=True)
+                        sha256, _ = copy_fd_and_hash(fd, staged)
+                        if sha256 == job.sha256:
+                            return True
+                        shutil.rmtree(staged.parent, ignore_errors=True)
+                finally:
+                    os.close(fd)
         document_id = self.store.document_for(job.sha256)
         if document_id is not None:
             # Its bytes are archived; this job or another did it: nothing is lost either way.
@@ -167,6 +179,16 @@ class Desk(threading.Thread):
                       level=logging.WARNING, job=job.id, file=job.source_path, code="gone")
         self._clear(job.id)
         return False
+
+    def _open_inbox_file(self, relative: PurePath) -> tuple[int, os.stat_result]:
+        """The inbox file opened for reading, never through a symbolic link (not at its
+        name, not at a folder on the way), and only if it is a plain file."""
+        root = safe_fs.open_root(self.home.root)
+        try:
+            with safe_fs.opened_dir(root, self.inbox.relative_to(self.home.root).parts, verb="đọc") as inbox:
+                return safe_fs.open_beneath(inbox, relative, prefix="inbox")
+        finally:
+            os.close(root)
 
     def _sweep_received(self, keep: set[int]) -> None:
         folder = received_dir(self.home.root)
@@ -194,7 +216,7 @@ class Desk(threading.Thread):
         if not relative.parts or is_ignored(relative):
             return
         claim = self.claims.get(path)
-        if claim is not None and is_same_file(path, claim.source_size, claim.source_mtime_ns):
+        if claim is not None and looks_taken(path, claim):
             return  # the very file a job already took
         self.tracker.note(path)
 
@@ -206,6 +228,13 @@ class Desk(threading.Thread):
         for steady in ready:
             try:
                 self._take(steady)
+            except (safe_fs.SymlinkRefused, safe_fs.NotRegularFile) as refused:
+                # Swapped for a link (or a FIFO...) since it was checked: never read. If a
+                # plain file is saved there again, the next walk finds it.
+                self._take_tries.pop(steady.path, None)
+                shown = printable(steady.path.relative_to(self.inbox))
+                self.emit("not-taken", f"! {shown}: bỏ qua, vì {refused.strerror}", level=logging.WARNING,
+                          file=shown, reason=refused.strerror)
             except (OSError, sqlite3.OperationalError) as error:
                 # Unreadable for now (locked by an SMB client, disk full): look again later,
                 # waiting longer each time. It stays in the inbox meanwhile: nothing is lost.
@@ -236,29 +265,45 @@ class Desk(threading.Thread):
         reason = f"không đọc được tệp ({error.strerror or error}; đã thử {tries} lần)"
         job_id = self.store.create(sha256="", profile=profile.name if profile else "",
                                    source_path=printable(relative), source_raw=os.fsencode(str(relative)),
-                                   size=steady.size, mtime_ns=steady.mtime_ns, state="failed",
-                                   error_code="unreadable", reason=reason)
+                                   size=steady.size, mtime_ns=steady.mtime_ns, dev=steady.dev, ino=steady.ino,
+                                   state="failed", error_code="unreadable", reason=reason)
         self.emit("failed", f"✗ {printable(relative)}: {reason}", level=logging.WARNING, job=job_id,
                   file=printable(relative), code="unreadable", reason=reason)
         self._clear(job_id)
 
     def _take(self, steady: SteadyFile) -> None:
+        """Open the file once (never through a link: safe_fs.py), and copy and hash what
+        that descriptor holds: the job is of those bytes, and of that inode."""
+        fd, status = self._open_inbox_file(steady.path.relative_to(self.inbox))
+        try:
+            self._take_open(steady, fd, status)
+        finally:
+            os.close(fd)
+
+    def _take_open(self, steady: SteadyFile, fd: int, status: os.stat_result) -> None:
         relative = steady.path.relative_to(self.inbox)
         shown = printable(relative)
         profile = self.settings.profile(relative.parts[0]) if len(relative.parts) > 1 else None
+        if (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns) != \
+                (steady.dev, steady.ino, steady.size, steady.mtime_ns):
+            # Not the file that stayed steady (written to, or another saved over it): watch again.
+            self.tracker.note(steady.path)
+            return
         incoming = received_dir(self.home.root) / f"incoming-{uuid.uuid4().hex}"
         incoming.mkdir(parents=True)
         try:
             # A name not in UTF-8 grows when decoded (one byte to up to three): fitted to NAME_MAX.
             copy = incoming / fit_name(printable(relative.name))
-            sha256, size = copy_and_hash(steady.path, copy)
-            if not is_same_file(steady.path, steady.size, steady.mtime_ns) or size != steady.size:
+            sha256, size = copy_fd_and_hash(fd, copy)
+            after = os.fstat(fd)
+            if size != status.st_size or (after.st_size, after.st_mtime_ns) != (status.st_size, status.st_mtime_ns):
                 # Still being written after all: watch it again.
                 shutil.rmtree(incoming, ignore_errors=True)
                 self.tracker.note(steady.path)
                 return
             common = dict(sha256=sha256, profile=profile.name if profile else "", source_path=shown,
-                          source_raw=os.fsencode(str(relative)), size=steady.size, mtime_ns=steady.mtime_ns)
+                          source_raw=os.fsencode(str(relative)), size=size, mtime_ns=status.st_mtime_ns,
+                          dev=status.st_dev, ino=status.st_ino)
             if not is_utf8(relative):
                 self.emit("name-not-utf8", level=logging.WARNING, file=shown,
                           raw=os.fsencode(str(relative)).hex(), decoded_as="cp1258")
@@ -372,13 +417,26 @@ class Desk(threading.Thread):
             cleared = clear_source(job, inbox=self.inbox, home_root=self.home.root,
                                    after_done=profile.after_done if profile else "delete", note=note,
                                    fallback_copy=received_file(self.home.root, job))
+        except safe_fs.SymlinkRefused as refused:
+            # A link planted on the way to failed/, done/ or duplicate/: nothing written through
+            # it, the file waits in the inbox until the link is replaced by a real folder.
+            tries = self._clear_tries[job_id] = self._clear_tries.get(job_id, 0) + 1
+            wait = min(self.settings.retry_seconds * 2 ** (tries - 1), _MAX_BACKOFF_SECONDS)
+            self.emit("clear-refused", f"! {job.source_path}: để lại trong thư mục nhận vì {refused.strerror}"
+                      if tries == 1 else None, level=logging.WARNING, job=job.id, file=job.source_path,
+                      link=refused.where, reason=refused.strerror, attempt=tries, wait=wait)
+            self._later.append((time.monotonic() + wait, ("clear", job_id)))
+            return
         except OSError as error:
             self.emit("clear-postponed", level=logging.WARNING, job=job.id, file=job.source_path, error=str(error))
             self._later.append((time.monotonic() + self.settings.retry_seconds, ("clear", job_id)))
             return
         self.store.mark_cleared(job_id)
+        self._clear_tries.pop(job_id, None)
         shutil.rmtree(received_dir(self.home.root) / str(job_id), ignore_errors=True)
-        self.claims.pop(job.source(self.inbox), None)
+        claim = self.claims.get(job.source(self.inbox))
+        if claim is not None and claim.id == job_id:  # not a newer job's, of a file saved over it
+            del self.claims[job.source(self.inbox)]
         destination = None
         if cleared.destination is not None:
             destination = printable(cleared.destination.relative_to(self.home.root))
@@ -394,10 +452,15 @@ class Desk(threading.Thread):
 
 def _readable(path: Path) -> bool:
     try:
-        with open(path, "rb") as handle:
-            handle.read(1)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return False
+    try:
+        os.pread(fd, 1, 0)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
     return True
 
 

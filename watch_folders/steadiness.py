@@ -29,6 +29,8 @@ class SteadyFile:
     size: int
     mtime_ns: int
     opens: bool  # False: taken because it stayed unchanged past the incomplete period
+    dev: int = 0  # the inode that stayed steady: the desk takes that one or none
+    ino: int = 0
 
 
 @dataclass
@@ -37,6 +39,7 @@ class _Tracked:
     mtime_ns: int
     steady_since: float
     next_check: float
+    inode: tuple[int, int] = (0, 0)
     waiting: str | None = None  # why it is not whole yet, as last logged
 
 
@@ -61,7 +64,8 @@ class SteadinessTracker:
         status = _regular_file_status(path)
         if status is not None:
             now = self._clock()
-            self._tracked[path] = _Tracked(status.st_size, status.st_mtime_ns, now, now + self._step())
+            self._tracked[path] = _Tracked(status.st_size, status.st_mtime_ns, now, now + self._step(),
+                                           (status.st_dev, status.st_ino))
 
     def poll(self) -> tuple[list[SteadyFile], list[Path]]:
         """Files now complete (no longer tracked) and files that vanished (forgotten)."""
@@ -75,8 +79,11 @@ class SteadinessTracker:
                 del self._tracked[path]
                 vanished.append(path)
                 continue
-            if (status.st_size, status.st_mtime_ns) != (tracked.size, tracked.mtime_ns):
+            inode = (status.st_dev, status.st_ino)
+            if (status.st_size, status.st_mtime_ns, inode) != (tracked.size, tracked.mtime_ns, tracked.inode):
+                # Another file saved over it (a new inode) starts again too, whatever its times.
                 tracked.size, tracked.mtime_ns, tracked.steady_since = status.st_size, status.st_mtime_ns, now
+                tracked.inode = inode
                 tracked.next_check = now + self._step()
                 continue
             steady_for = now - tracked.steady_since
@@ -87,7 +94,7 @@ class SteadinessTracker:
             opens = why is None
             if opens or steady_for >= self.incomplete:
                 del self._tracked[path]
-                ready.append(SteadyFile(path, tracked.size, tracked.mtime_ns, opens))
+                ready.append(SteadyFile(path, tracked.size, tracked.mtime_ns, opens, *tracked.inode))
             else:
                 if why != tracked.waiting:  # once per reason, not at every look
                     tracked.waiting = why
@@ -101,7 +108,8 @@ class SteadinessTracker:
 
 def _regular_file_status(path: Path) -> os.stat_result | None:
     """The file's status, or None if it is gone or not a plain file (a symlink could point
-    anywhere on the server: never taken)."""
+    anywhere on the server: never taken; and since it can be swapped in after this look, the
+    desk opens the file itself without following one, see safe_fs.py)."""
     try:
         status = os.lstat(path)
     except OSError:
