@@ -17,6 +17,7 @@ import pikepdf
 import pikepdf.pdfa
 from pikepdf import Name
 
+from ocr.pdf_streams import file_stream_findings, settle_stream_ends
 from ocr.pdfpages import page_geometry
 from ocr.results import OcrPage
 from ocr.textlayer import FONT_RESOURCE_NAME, add_glyphless_font, displayed_to_user_space, text_layer_content
@@ -140,10 +141,14 @@ def write_pdfa(pdf: pikepdf.Pdf, info: DocumentInfo, out_path: Path) -> PdfaRepo
     validator = f"pikepdf.pdfa {pikepdf.__version__} (PDF/A-2 rules) + ToUnicode check (level U)"
     pikepdf.pdfa.prepare(pdf, "2b", output_intent="sRGB")
     _set_metadata(pdf, info)  # after prepare(), which would declare level B
-    save_kwargs = pikepdf.pdfa.resolve_save_kwargs("2b")
+    # No object streams: their bytes are qpdf's to choose, and one in 256 would end with CR
+    # before endstream (ocr/pdf_streams.py); every other stream's bytes are settled here.
+    save_kwargs = pikepdf.pdfa.resolve_save_kwargs("2b", object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    settle_stream_ends(pdf)
     pdf.save(out_path, **save_kwargs)
     report = pikepdf.pdfa.validate_written(out_path, "2b", save_kwargs)
     findings = [str(f) for f in report.findings if not _is_level_u_declaration(f)]
+    findings += file_stream_findings(out_path)  # what pikepdf.pdfa does not see (6.1.7.1)
     with pikepdf.open(out_path) as written:
         # pikepdf does not know PDF/A extension schemas; ocr/xmp.py checks ours
         findings = without_declared_extensions(findings, written) + extension_schema_findings(written)

@@ -62,6 +62,9 @@ log = logging.getLogger("sohoa")
 EXIT_OK = 0
 EXIT_FAILED = 1  # some input was refused or a record was not found
 EXIT_USAGE = 2
+# ingest: every file archived, but a signature one arrived with no longer vouches for it
+# (the signed bytes or the file after signing were changed, or the signature is invalid)
+EXIT_SIGNATURE_BROKEN = 3
 
 
 class UserError(Exception):
@@ -138,6 +141,9 @@ def cmd_init(args) -> int:
     return EXIT_OK
 
 
+BROKEN_SIGNATURE = ("modified", "invalid")  # received_signature_verdict's statuses for EXIT_SIGNATURE_BROKEN
+
+
 def _document_json(result: ArchivedDocument) -> dict:
     return {
         "id": result.id,
@@ -147,6 +153,7 @@ def _document_json(result: ArchivedDocument) -> dict:
         "pages": result.page_count,
         "original_sha256": result.original_sha256,
         "pdfa_sha256": result.pdfa_sha256,
+        "input_signature": result.input_signature,
         "metadata": result.metadata,
     }
 
@@ -154,7 +161,7 @@ def _document_json(result: ArchivedDocument) -> dict:
 def cmd_ingest(args) -> int:
     home = _open_home(args)
     config = home.config()
-    failures = 0
+    failures = broken_signatures = 0
     with Catalog(home.catalog_path) as catalog, _open_search_index(home, config.index_engine, catalog) as index, \
             _agency_signer(config, home) as signer:
         options = IngestOptions(force_ocr=args.force_ocr, signer=signer)
@@ -190,16 +197,24 @@ def cmd_ingest(args) -> int:
                 if args.json:
                     _print_json({"file": label, "status": "failed", "error": "internal", "reason": str(error)})
                 continue
+            verdict = result.input_signature or {}
+            broken = verdict.get("status") in BROKEN_SIGNATURE
+            broken_signatures += broken
             if args.json:
                 _print_json(_document_json(result))
             elif result.duplicate:
                 print(f"= {label}: đã có trong kho (mã {result.id}), không lưu lại")
             else:
                 number = result.metadata.get("number")
-                print(f"✓ {label} → mã {result.id}, {result.page_count} trang"
+                print(f"{'⚠' if broken else '✓'} {label} → mã {result.id}, {result.page_count} trang"
                       + (f", số {number}" if number else ""))
                 _print_header_warnings(result)
-    return EXIT_FAILED if failures else EXIT_OK
+            if not args.json and verdict.get("status", "none") != "none":
+                mark = "⚠" if verdict["status"] != "valid" else "✓"
+                print(f"  {mark} {verdict['message']}" + (" (vẫn lưu nguyên bản nhận được)" if broken else ""))
+    if failures:
+        return EXIT_FAILED
+    return EXIT_SIGNATURE_BROKEN if broken_signatures else EXIT_OK
 
 
 def cmd_show(args) -> int:

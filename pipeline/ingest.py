@@ -51,7 +51,7 @@ from pipeline.metadata import find_document_number
 from pipeline.staging import clean_stale_staging, staging_prefix
 from signing.pdfa import check_signed_pdfa
 from signing.sign import AgencySigner, load_trust_roots, open_agency_signer, sign_file
-from signing.verify import VerifyPolicy, has_signatures, verify_pdf
+from signing.verify import VerifyPolicy, has_signatures, received_signature_verdict, verify_pdf
 from watch_folders.names import printable
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,8 @@ class ArchivedDocument:
     original_sha256: str
     pdfa_sha256: str
     metadata: dict
+    # The verdict on the signatures the file arrived with (signing.verify.received_signature_verdict)
+    input_signature: dict | None = None
 
 
 @dataclass
@@ -124,6 +126,7 @@ class Job:
     pdfa_report: PdfaReport | None = None
     archival_flavour: str = "PDF/A-2u"
     signature: dict | None = None  # the agency's signature, or the verdict on a signed original
+    input_signature: dict | None = None  # {"status", "message"} on the signatures it arrived with
     header: DocumentHeader | None = None  # number, date, summary ... read from the pages
 
     def event(self, step: str, outcome: str = "ok", **detail) -> None:
@@ -293,10 +296,13 @@ def keep_signed_original(job: Job) -> None:
     job.page_texts = _page_texts(job)
     roots = tuple(load_trust_roots(job.config.verify.trust_roots))
     verdict = verify_pdf(data, VerifyPolicy(roots, online=False))
+    job.input_signature = received_signature_verdict(verdict)
     job.signature = {
         "received_signed": True,
         "ok": verdict.ok,
         "level": verdict.level,
+        "input_signature": job.input_signature,
+        "problems": list(verdict.problems),
         "signatures": [check.as_dict() for check in verdict.signatures],
     }
     job.event("signature_verified", "ok" if verdict.ok else "failed", **job.signature)
@@ -441,6 +447,7 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
         original_sha256=job.original_sha256,
         pdfa_sha256=pdfa_sha256,
         metadata=metadata,
+        input_signature=job.input_signature or received_signature_verdict(None),
     )
 
 
@@ -510,6 +517,7 @@ def ingest_file(source: Path, *, home: Home, config: Config, catalog: Catalog, a
 
 def _already_archived(document_id: int, job: Job, catalog: Catalog, archive: ArchiveStore) -> ArchivedDocument:
     row = catalog.get(document_id)
+    verified = [e.detail for e in catalog.events(document_id) if e.step == "signature_verified" and e.detail]
     return ArchivedDocument(
         id=row.id,
         source=job.source,
@@ -519,4 +527,5 @@ def _already_archived(document_id: int, job: Job, catalog: Catalog, archive: Arc
         original_sha256=row.original_sha256,
         pdfa_sha256=row.pdfa_sha256,
         metadata=row.metadata,
+        input_signature=verified[-1].get("input_signature") if verified else received_signature_verdict(None),
     )

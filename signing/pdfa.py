@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 
 import pikepdf
 import pikepdf.pdfa
 from pikepdf import Name
 from pikepdf.models.metadata import decode_pdf_date
 
+from ocr.pdf_streams import stream_findings
 from ocr.pdfa import PdfaReport, unicode_mapping_findings
+from signing.byte_range import byte_range_problem, revision_ends
 from ocr.xmp import extension_schema_findings, without_declared_extensions
 
 VALIDATOR = (
@@ -44,19 +45,28 @@ def _is_unchecked_form(finding) -> bool:
 
 
 def check_signed_pdfa(data: bytes) -> PdfaReport:
-    """Validate the signed file's bytes; the report's findings are empty when it passes."""
-    report = pikepdf.pdfa.validate_written(io.BytesIO(data), "2b")
-    findings = [
-        str(f) for f in report.findings if not _is_level_u_declaration(f) and not _is_unchecked_form(f)
-    ]
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        # as in ocr.pdfa: the PDF/A extension schemas pikepdf does not know (header fields)
-        findings = without_declared_extensions(findings, pdf) + extension_schema_findings(pdf)
-        findings += unicode_mapping_findings(pdf)
-        findings += signature_form_findings(pdf, len(data))
-        findings += byte_range_findings(pdf, data)
-        findings += dss_findings(pdf)
-        findings += metadata_agreement_findings(pdf)
+    """Validate the signed file's bytes; the report's findings are empty when it passes.
+
+    Also run on PDFs that arrive signed (anything at all): a check that cannot be made is
+    a finding, never an exception."""
+    findings = []
+    try:
+        report = pikepdf.pdfa.validate_written(io.BytesIO(data), "2b")
+        findings = [
+            str(f) for f in report.findings if not _is_level_u_declaration(f) and not _is_unchecked_form(f)
+        ]
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            # as in ocr.pdfa: the PDF/A extension schemas pikepdf does not know (header fields)
+            findings = without_declared_extensions(findings, pdf) + extension_schema_findings(pdf)
+            for check in (unicode_mapping_findings, lambda p: signature_form_findings(p, len(data)),
+                          lambda p: byte_range_findings(p, data), dss_findings, metadata_agreement_findings):
+                try:
+                    findings += check(pdf)
+                except Exception as error:  # a received file's odd values: not PDF/A, said so
+                    findings.append(f"không kiểm tra được ({type(error).__name__}: {error})")
+    except Exception as error:
+        findings.append(f"không đọc được tệp để kiểm tra PDF/A ({type(error).__name__}: {error})")
+    findings += stream_findings(data)  # ISO 19005-2 6.1.7.1, which pikepdf.pdfa does not see
     return PdfaReport("2u", VALIDATOR, not findings, tuple(findings))
 
 
@@ -111,8 +121,8 @@ def signature_form_findings(pdf: pikepdf.Pdf, file_size: int) -> list[str]:
             subfilter = str(signature.get(Name.SubFilter, ""))
             if subfilter not in _ALLOWED_SUBFILTERS:
                 findings.append(f"{where}: SubFilter {subfilter or '(không có)'} (ISO 19005-2 6.4.3)")
-            byte_range = [int(v) for v in signature.get(Name.ByteRange, [])]
-            if len(byte_range) != 4 or byte_range[0] != 0:
+            byte_range = list(signature.get(Name.ByteRange, []))
+            if len(byte_range) != 4 or byte_range[0] != 0 or not all(type(v) is int for v in byte_range):
                 findings.append(f"{where}: ByteRange không hợp lệ (ISO 19005-2 6.4.3)")
             else:
                 last_range_end = max(last_range_end or 0, byte_range[2] + byte_range[3])
@@ -121,32 +131,22 @@ def signature_form_findings(pdf: pikepdf.Pdf, file_size: int) -> list[str]:
     return findings
 
 
-def _revision_ends(data: bytes) -> set[int]:
-    ends = set()
-    for match in re.finditer(rb"%%EOF(\r\n|\r|\n)?", data):
-        ends.update({match.start() + 5, match.end()})
-    return ends
-
-
 def byte_range_findings(pdf: pikepdf.Pdf, data: bytes) -> list[str]:
     """ISO 19005-2 6.4.3: a signature's ByteRange covers the file as signed, all but the
     /Contents hex string. "The file" is the revision the signature closes (later
     revisions may only add validation data and timestamps, as PAdES-LT/LTA do; veraPDF
-    and the PDF Association read it so). Checked here for every signature."""
+    and the PDF Association read it so). Checked here for every signature, whatever
+    shape its ByteRange has (signing/byte_range.py)."""
     findings = []
-    ends = _revision_ends(data)
+    ends = revision_ends(data)
     form = pdf.Root.get(Name.AcroForm)
     for field in form.get(Name.Fields, []) if form is not None else []:
         signature = field.get(Name.V)
-        if signature is None or Name.ByteRange not in signature:
+        if not isinstance(signature, pikepdf.Dictionary) or Name.ByteRange not in signature:
             continue
-        start, first, second, length = (int(v) for v in signature.ByteRange)
-        name = str(field.get(Name.T, ""))
-        gap = data[first:second]
-        if start != 0 or not (gap.startswith(b"<") and gap.endswith(b">")) or b"<" in gap[1:] or b">" in gap[:-1]:
-            findings.append(f"chữ ký {name}: ByteRange không chừa đúng giá trị /Contents (ISO 19005-2 6.4.3)")
-        if second + length not in ends:
-            findings.append(f"chữ ký {name}: ByteRange không kết thúc ở cuối một phiên bản của tệp (6.4.3)")
+        problem = byte_range_problem(signature.ByteRange, data, ends)
+        if problem:
+            findings.append(f"chữ ký {field.get(Name.T, '')}: {problem} (ISO 19005-2 6.4.3)")
     return findings
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.crypt.api import AuthStatus
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import (
@@ -30,10 +31,11 @@ from pyhanko.sign.validation import (
     validate_pdf_signature,
     validate_pdf_timestamp,
 )
-from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko_certvalidator import ValidationContext
 
 from signing.appearance import VIETNAM
+from signing.byte_range import byte_range_problem, revision_ends
 from signing.identity import TEST_IDENTITY_MARK
 
 ACCEPTED_SUBFILTERS = ("/adbe.pkcs7.detached", "/ETSI.CAdES.detached", "/ETSI.RFC3161")
@@ -63,6 +65,10 @@ class SignatureCheck:
     test_identity: bool
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    # "valid"; "untrusted" (unchanged, but the certificate or timestamp does not check
+    # out); "modified" (the signed bytes, or the file after signing, were changed);
+    # "invalid" (no signature value that checks, or a ByteRange that leaves bytes unsigned)
+    state: str = "valid"
 
     @property
     def ok(self) -> bool:
@@ -74,7 +80,7 @@ class SignatureCheck:
             "signer": self.signer, "time": self.time, "time_proven": self.time_proven, "intact": self.intact,
             "coverage": self.coverage, "trusted": self.trusted, "revocation": self.revocation,
             "timestamp_ok": self.timestamp_ok, "test_identity": self.test_identity, "ok": self.ok,
-            "problems": list(self.problems), "warnings": list(self.warnings),
+            "state": self.state, "problems": list(self.problems), "warnings": list(self.warnings),
         }
 
 
@@ -155,10 +161,40 @@ def _coverage(status) -> tuple[str, str | None, str | None]:
     return "modified", "tệp đã bị thay đổi sau khi ký (thêm trang, sửa nội dung...)", None
 
 
+def _entry(sig: EmbeddedPdfSignature, key: str):
+    """An entry of the signature dictionary, resolved (and decrypted: .get() would hand back
+    an encrypted file's proxy object), or None."""
+    try:
+        return sig.sig_object[key]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class PasswordNeeded(Exception):
+    """The file needs a password to be opened: its signatures cannot be checked."""
+
+
+def open_reader(data: bytes) -> PdfFileReader:
+    """pyHanko's reader over data. A file encrypted with an owner password only (opened by
+    any viewer without asking) is decrypted with the empty user password, as pikepdf and
+    pdfsig do; pyHanko would otherwise refuse to read anything in it."""
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    if reader.encrypted:
+        try:
+            opened = reader.decrypt("").status != AuthStatus.FAILED
+        except Exception:  # an unknown security handler: no password can open it here
+            opened = False
+        if not opened:
+            raise PasswordNeeded("tệp PDF có mật khẩu mở tệp: không kiểm tra được chữ ký")
+    return reader
+
+
 class _Verifier:
     def __init__(self, data: bytes, policy: VerifyPolicy):
         self.policy = policy
-        self.reader = PdfFileReader(io.BytesIO(data), strict=False)
+        self.data = data
+        self.ends = revision_ends(data)
+        self.reader = open_reader(data)
         try:
             self.dss = DocumentSecurityStore.read_dss(self.reader)
         except NoDSSFoundError:
@@ -182,30 +218,33 @@ class _Verifier:
 
     def signature(self, sig: EmbeddedPdfSignature) -> SignatureCheck:
         problems, warnings = [], []
-        subfilter = str(sig.sig_object.get("/SubFilter", ""))
+        subfilter = str(_entry(sig, "/SubFilter") or "")
         if subfilter not in ACCEPTED_SUBFILTERS:
             problems.append(f"kiểu chữ ký {subfilter or '(không rõ)'} không được chấp nhận")
-        stamped_at = _signature_timestamp(sig)
-        require = self.policy.online or self.has_revocation_data
-        context = self.context(stamped_at, require_revocation=require)
-        signer = sig.signer_cert
+        shape = byte_range_problem(_entry(sig, "/ByteRange"), self.data, self.ends)
+        if shape is not None:
+            return self.broken(sig, "signature", subfilter, (*problems, shape), state="invalid")
         try:
+            stamped_at = _signature_timestamp(sig)
+            require = self.policy.online or self.has_revocation_data
+            context = self.context(stamped_at, require_revocation=require)
+            signer = sig.signer_cert
             status = validate_pdf_signature(sig, signer_validation_context=context)
-        except (SignatureValidationError, ValueError) as error:
-            return SignatureCheck(
-                field=str(sig.field_name), kind="signature", subfilter=subfilter,
-                signer=_who(signer), time=None, time_proven=False, intact=False,
-                coverage="modified", trusted=False, revocation="unknown", timestamp_ok=None,
-                test_identity=_is_test_identity(signer),
-                problems=(*problems, f"chữ ký hỏng, không đọc được ({error})"),
-            )
+        except Exception as error:  # whatever pyHanko trips on in a received file is the verdict
+            return self.broken(sig, "signature", subfilter,
+                               (*problems, f"chữ ký hỏng, không đọc được ({type(error).__name__}: {error})"))
+        state = "valid"
         if not status.intact:
             problems.append("nội dung đã bị sửa sau khi ký (mã băm không khớp)")
+            state = "modified"
         elif not status.valid:
             problems.append("giá trị chữ ký sai")
+            state = "invalid"
         coverage, problem, warning = _coverage(status)
         problems += [problem] if problem else []
         warnings += [warning] if warning else []
+        if problem and state == "valid":
+            state = "modified"
         revocation = "good" if require else "not-checked"
         if not status.trusted and status.intact and status.valid:  # a broken one has no trust to judge
             revocation, reason = _trust_problem(status)
@@ -223,44 +262,65 @@ class _Verifier:
         test_identity = _is_test_identity(signer)
         if test_identity:
             warnings.append("ký bằng danh tính THỬ NGHIỆM của sohoa: không có giá trị pháp lý")
+        if state == "valid" and problems:
+            state = "untrusted" if subfilter in ACCEPTED_SUBFILTERS else "invalid"
         claimed = stamped_at or status.signer_reported_dt
         return SignatureCheck(
             field=str(sig.field_name), kind="signature", subfilter=subfilter,
             signer=_who(signer), time=_vn(claimed), time_proven=bool(stamped_at and timestamp_ok),
             intact=bool(status.intact and status.valid), coverage=coverage, trusted=bool(status.trusted),
             revocation=revocation, timestamp_ok=timestamp_ok, test_identity=test_identity,
-            problems=tuple(problems), warnings=tuple(warnings),
+            problems=tuple(problems), warnings=tuple(warnings), state=state,
+        )
+
+    def broken(self, sig: EmbeddedPdfSignature, kind: str, subfilter: str, problems: tuple[str, ...], *,
+               state: str = "invalid") -> SignatureCheck:
+        """The verdict on a signature that could not be validated at all."""
+        try:
+            certificate = sig.signer_cert
+            signer, test_identity = _who(certificate), _is_test_identity(certificate)
+        except Exception:  # no readable certificate either
+            signer, test_identity = "(không đọc được)", False
+        return SignatureCheck(
+            field=str(sig.field_name), kind=kind, subfilter=subfilter, signer=signer, time=None,
+            time_proven=False, intact=False, coverage="modified", trusted=False, revocation="unknown",
+            timestamp_ok=None if kind == "signature" else False, test_identity=test_identity,
+            problems=problems, state=state,
         )
 
     def document_timestamp(self, sig: EmbeddedPdfSignature, judged_at: dt.datetime | None) -> SignatureCheck:
         """judged_at: the time of the next document timestamp (which protects this one),
         or None for the newest one, judged now."""
         problems, warnings = [], []
-        stamped_at = _tst_time(sig.signed_data)
-        require = self.policy.online or (judged_at is not None and self.has_revocation_data)
+        shape = byte_range_problem(_entry(sig, "/ByteRange"), self.data, self.ends)
+        if shape is not None:
+            return self.broken(sig, "document-timestamp", "/ETSI.RFC3161", (f"dấu thời gian tài liệu: {shape}",))
         try:
+            stamped_at = _tst_time(sig.signed_data)
+            require = self.policy.online or (judged_at is not None and self.has_revocation_data)
             status = validate_pdf_timestamp(sig, validation_context=self.context(judged_at, require_revocation=require))
-        except (SignatureValidationError, ValueError) as error:
-            return SignatureCheck(
-                field=str(sig.field_name), kind="document-timestamp", subfilter="/ETSI.RFC3161",
-                signer=_who(sig.signer_cert), time=_vn(stamped_at), time_proven=False,
-                intact=False, coverage="modified", trusted=False, revocation="unknown", timestamp_ok=False,
-                test_identity=False, problems=(f"dấu thời gian tài liệu hỏng ({error})",),
-            )
+        except Exception as error:
+            return self.broken(sig, "document-timestamp", "/ETSI.RFC3161",
+                               (f"dấu thời gian tài liệu hỏng ({type(error).__name__}: {error})",))
+        state = "valid"
         if not (status.intact and status.valid):
             problems.append("dấu thời gian tài liệu không khớp nội dung tệp")
+            state = "modified" if not status.intact else "invalid"
         coverage, problem, _ = _coverage(status)
         problems += [problem] if problem else []
+        if problem and state == "valid":
+            state = "modified"
         revocation = "good" if require else "not-checked"
         if not status.trusted:
             revocation, reason = _trust_problem(status)
             problems.append("dấu thời gian tài liệu: " + reason)
+            state = "untrusted" if state == "valid" else state
         return SignatureCheck(
             field=str(sig.field_name), kind="document-timestamp", subfilter="/ETSI.RFC3161",
             signer=_who(sig.signer_cert), time=_vn(stamped_at), time_proven=not problems,
             intact=bool(status.intact and status.valid), coverage=coverage, trusted=bool(status.trusted),
             revocation=revocation, timestamp_ok=not problems, test_identity=False,
-            problems=tuple(problems), warnings=tuple(warnings),
+            problems=tuple(problems), warnings=tuple(warnings), state=state,
         )
 
 
@@ -269,6 +329,8 @@ def verify_pdf(data: bytes, policy: VerifyPolicy) -> PdfVerification:
     try:
         verifier = _Verifier(data, policy)
         embedded = verifier.reader.embedded_signatures
+    except PasswordNeeded as error:
+        return PdfVerification(signatures=(), problems=(str(error),))
     except Exception as error:  # not a readable PDF at all: that is the verdict
         return PdfVerification(signatures=(), problems=(f"không đọc được tệp PDF ({type(error).__name__}: {error})",))
     checks = []
@@ -282,6 +344,35 @@ def verify_pdf(data: bytes, policy: VerifyPolicy) -> PdfVerification:
         else:
             checks.append(verifier.signature(sig))
     return PdfVerification(signatures=tuple(checks), level=_level(checks, verifier))
+
+
+# Worst first: the verdict on a file is that of its worst signature.
+_SEVERITY = ("modified", "invalid", "untrusted", "valid")
+
+
+def received_signature_verdict(verification: PdfVerification | None) -> dict:
+    """The one verdict `ingest` reports on the signatures a file arrived with:
+    {"status": "valid" | "untrusted" | "modified" | "invalid" | "none", "message": one line}.
+    "modified" and "invalid" mean the signature no longer vouches for the file."""
+    if verification is None:
+        return {"status": "none", "message": "tệp nhận vào không có chữ ký số"}
+    checks = list(verification.signatures)
+    if not checks:
+        reason = verification.problems[0] if verification.problems else "không tìm thấy chữ ký nào đọc được"
+        return {"status": "invalid", "message": f"không kiểm tra được chữ ký số: {reason}"}
+    worst = min(checks, key=lambda c: _SEVERITY.index(c.state) if c.state in _SEVERITY else 0)
+    signers = ", ".join(dict.fromkeys(c.signer for c in checks if c.kind == "signature")) or worst.signer
+    reason = worst.problems[0] if worst.problems else ""
+    status = worst.state
+    if status == "valid" and verification.problems:
+        status, reason = "invalid", verification.problems[0]
+    message = {
+        "valid": f"chữ ký số của {signers} còn nguyên vẹn và hợp lệ",
+        "untrusted": f"chữ ký số của {signers} còn nguyên vẹn nhưng chưa xác thực được: {reason}",
+        "modified": f"tệp đã bị sửa sau khi {worst.signer} ký, chữ ký không còn giá trị: {reason}",
+        "invalid": f"chữ ký số của {worst.signer} không hợp lệ: {reason}",
+    }[status]
+    return {"status": status, "message": message}
 
 
 def _level(checks: list[SignatureCheck], verifier: _Verifier) -> str | None:
@@ -298,7 +389,7 @@ def _level(checks: list[SignatureCheck], verifier: _Verifier) -> str | None:
 def newest_timestamp_expiry(data: bytes) -> tuple[str, dt.datetime] | None:
     """("document-timestamp" or "signature-timestamp", expiry of its TSA certificate) for
     the newest timestamp in the file, or None when it has none."""
-    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    reader = open_reader(data)
     embedded = reader.embedded_signatures
     doc_timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
     if doc_timestamps:

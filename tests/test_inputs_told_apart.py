@@ -116,6 +116,15 @@ def mediabox_1e30_pikepdf(path: Path) -> Path:
     return _saved(_image_pdf([0, 0, 1e30, 1e30]), path)
 
 
+def second_page_1e30(path: Path) -> Path:
+    """Two pages, the second's MediaBox 1e30 as pikepdf writes it: qpdf drops that page with
+    a warning, and the document would be archived one sheet short."""
+    pages = [scans.render_page("cong_van_268", dpi=100), scans.render_page("giay_moi_17", dpi=100)]
+    pdf = pikepdf.open(io.BytesIO(scans._image_pdf_bytes(pages)))
+    pdf.pages[1].obj.MediaBox = pikepdf.Array([0, 0, 1e30, 1e30])
+    return _saved(pdf, path)
+
+
 def mediabox_zero(path: Path) -> Path:
     return _saved(_image_pdf([0, 0, 0, 0]), path)
 
@@ -141,6 +150,7 @@ REFUSED = {
     "cụt-có-EOI.jpg": (truncated_jpeg, "corrupt", CORRUPT_WORDS),
     "khổ-1e30.pdf": (mediabox_1e30_real, "page-size", "kích thước trang vô lý"),
     "khổ-1e30-số-nguyên.pdf": (mediabox_1e30_pikepdf, "page-size", "kích thước trang vô lý"),
+    "trang-2-khổ-1e30.pdf": (second_page_1e30, "page-size", "kích thước trang vô lý"),
     "khổ-0.pdf": (mediabox_zero, "page-size", "kích thước trang vô lý"),
     "Do-thiếu-tên.pdf": (do_without_operand, "corrupt", "(Do) thiếu tên ảnh"),
 }
