@@ -21,6 +21,8 @@ _FORM_DEPTH = 8
 # A page's drawing is edited (an old OCR text layer taken out) as a list of instructions,
 # some 200 bytes of memory for each byte of drawing; an OCR text layer is tens of KB.
 _EDITABLE_DRAWING = 4 << 20
+# The drawing of a page that is one scan: `q 595 0 0 842 0 0 cm /Im0 Do Q`, some 40 bytes.
+_ONE_IMAGE_DRAWING = 4096
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ def full_page_jpeg(page: pikepdf.Page) -> bytes | None:
     another decode, a raw bitmap written and read back). Anything else on the page, a
     colour space or decode array poppler would apply, a mask, a flip, returns None.
     """
-    if page_geometry(page).rotate:
+    if page_geometry(page).rotate or drawing_size(page, _ONE_IMAGE_DRAWING) > _ONE_IMAGE_DRAWING:
         return None
     xobjects = page.resources.get(Name.XObject, {})
     drawn = []

@@ -116,7 +116,7 @@ def _looks_like_text(head: bytes) -> bool:
 DEFAULT_MAX_PAGES = 2000
 DEFAULT_MAX_PAGE_CONTENT = 16 << 20
 # A bomb is measured on past the limit, up to this many times it, to name its size.
-_MEASURED_PAST_LIMIT = 64
+_MEASURED_PAST_LIMIT = 16
 
 
 def load_source(path: Path, *, max_pixels: int, max_pages: int = DEFAULT_MAX_PAGES,
@@ -145,7 +145,7 @@ def _check_page_count(count: int, max_pages: int) -> None:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1 << 20):.0f} MB"
+    return f"{size / (1 << 20):.0f} MB" if size >= 1 << 20 else f"{size / 1024:.0f} KB"
 
 
 def _check_pixels(width: int, height: int, max_pixels: int, where: str) -> None:
@@ -300,13 +300,9 @@ def _load_pdf(path: Path, limits: _Limits) -> pikepdf.Pdf:
 
 def _check_pdf_readable(source: pikepdf.Pdf, max_pixels: int) -> None:
     """qpdf silently repairs damaged files: decode every page and image to be sure."""
-    count = len(source.pages)
-    # qpdf leaves out, with no more than a warning, a page object it cannot read: the
-    # archive would lack that sheet.
-    complaints = source.get_warnings()  # qpdf hands each warning out once
-    if count == 0 or any(_DROPPED_PAGE in warning for warning in complaints):
-        _refuse_overflowing_numbers(complaints)
-        raise CorruptFile("PDF không có trang nào" if count == 0 else "PDF hỏng: có trang không đọc được")
+    if len(source.pages) == 0:
+        _refuse_overflowing_numbers(source)
+        raise CorruptFile("PDF không có trang nào")
     for number, page in enumerate(source.pages, start=1):
         _check_page_size(page, number)
         xobjects = page.resources.get(Name.XObject, {})
@@ -324,36 +320,82 @@ def _check_pdf_readable(source: pikepdf.Pdf, max_pixels: int) -> None:
 
 
 def _check_decoded_sizes(source: pikepdf.Pdf, limits: _Limits) -> None:
-    """Each page's drawing within the limit, each image's data no longer than its declared
-    pixels need: measured a megabyte at a time (ocr/streamsize.py), never decoded whole."""
+    """Every stream of the file measured before anything decodes it (ocr/streamsize.py): each
+    page's drawing (content streams and forms) within the page limit and all pages' together
+    within _DOCUMENT_DRAWINGS times it; each image's data no longer than its declared pixels
+    need; any other stream (a font, a colour profile ...) within _OTHER_STREAM times the page
+    limit. A 1.5 MB file whose font inflated to 1.5 GB took 3.2 GB to write as PDF/A."""
+    checked: set[tuple[int, int]] = set()
+    total = 0
     for number, page in enumerate(source.pages, start=1):
-        if limits.page_content:
-            size = drawing_size(page, limits.page_content * _MEASURED_PAST_LIMIT)
-            if size > limits.page_content:
-                shown = _megabytes(size)
-                if size > limits.page_content * _MEASURED_PAST_LIMIT:
-                    shown = f"hơn {_megabytes(limits.page_content * _MEASURED_PAST_LIMIT)}"
-                raise TooLargeContent(
-                    f"trang {number}: nội dung trang giải nén quá lớn ({shown}, giới hạn "
-                    f"{_megabytes(limits.page_content)}); tệp có thể cố ý gây hại hoặc hỏng")
         for image in page.get_images().values():
             for stream in (image, image.get(Name.SMask), image.get(Name.Mask)):
                 if isinstance(stream, pikepdf.Stream):
-                    _check_image_size(stream, number, limits.pixels)
+                    _check_image_size(stream, f"trang {number}", limits.pixels)
+                    checked.add(stream.objgen)
+        if not limits.page_content:
+            continue
+        past = limits.page_content * _MEASURED_PAST_LIMIT
+        size = drawing_size(page, past)
+        if size > limits.page_content:
+            raise TooLargeContent(
+                f"trang {number}: nội dung trang giải nén quá lớn ({_shown(size, past)}, giới hạn "
+                f"{_megabytes(limits.page_content)}); tệp có thể cố ý gây hại hoặc hỏng")
+        total += size
+        if total > limits.page_content * _DOCUMENT_DRAWINGS:
+            raise TooLargeContent(
+                f"nội dung các trang 1–{number} giải nén đã quá {_megabytes(total)} (giới hạn cả tệp "
+                f"{_megabytes(limits.page_content * _DOCUMENT_DRAWINGS)}, gấp {_DOCUMENT_DRAWINGS} lần giới hạn "
+                "một trang); tệp có thể cố ý gây hại hoặc hỏng")
+    if limits.page_content:
+        _check_other_streams(source, checked, limits)
 
 
-def _check_image_size(image: pikepdf.Stream, number: int, max_pixels: int) -> None:
+# All pages' drawings together, and any stream that is not a drawing or an image (a font, a
+# colour profile), in multiples of [limits] max_page_content_mb: 512 MB and 64 MB by default.
+# A whole CJK font is 20-30 MB; 500 born-digital pages are some 50 MB of drawing.
+_DOCUMENT_DRAWINGS = 32
+_OTHER_STREAM = 4
+
+
+def _check_other_streams(source: pikepdf.Pdf, checked: set, limits: _Limits) -> None:
+    most = limits.page_content * _OTHER_STREAM
+    for obj in source.objects:
+        if not isinstance(obj, pikepdf.Stream) or obj.objgen in checked:
+            continue
+        try:
+            if obj.get(Name.Subtype) == Name.Image:
+                _check_image_size(obj, f"ảnh (đối tượng {obj.objgen[0]})", limits.pixels, pixels_checked=False)
+                continue
+            size = decoded_size(obj, most * _MEASURED_PAST_LIMIT)
+        except pikepdf.PdfError:
+            continue  # an unreadable object is the readability check's to judge, if a page uses it
+        if size > most:
+            raise TooLargeContent(
+                f"một luồng dữ liệu trong tệp (đối tượng {obj.objgen[0]}) giải nén quá lớn "
+                f"({_shown(size, most * _MEASURED_PAST_LIMIT)}, giới hạn {_megabytes(most)}); "
+                "tệp có thể cố ý gây hại hoặc hỏng")
+
+
+def _shown(size: int, measured_to: int) -> str:
+    return f"hơn {_megabytes(measured_to)}" if size > measured_to else _megabytes(size)
+
+
+def _check_image_size(image: pikepdf.Stream, where: str, max_pixels: int, *, pixels_checked: bool = True) -> None:
     try:
         width, height = int(image.get(Name.Width, 0)), int(image.get(Name.Height, 0))
     except (TypeError, ValueError):
         width = height = 0
-    _check_pixels(width, height, max_pixels, f"trang {number}")
+    if pixels_checked:
+        _check_pixels(width, height, max_pixels, where)
+    else:  # an image no page draws directly: only its data is bounded here
+        width, height = max(width, 0), max(height, 0)
     # Four 16-bit components is the most a pixel takes; a predictor adds a byte a row.
     most = width * height * 8 + height + (1 << 20)
     size = decoded_size(image, most)
     if size > most:
         raise TooLargeContent(
-            f"trang {number}: dữ liệu ảnh giải nén quá lớn (hơn {_megabytes(most)} cho ảnh {width}×{height}); "
+            f"{where}: dữ liệu ảnh giải nén quá lớn (hơn {_megabytes(most)} cho ảnh {width}×{height}); "
             "tệp có thể cố ý gây hại hoặc hỏng")
 
 
@@ -368,13 +410,10 @@ def _check_page_size(page: pikepdf.Page, number: int) -> None:
             f"một trang PDF rộng và cao từ {low:g} đến {high:g} điểm)")
 
 
-_DROPPED_PAGE = "Pages tree includes non-dictionary object"
-
-
-def _refuse_overflowing_numbers(complaints: list[str]) -> None:
+def _refuse_overflowing_numbers(source: pikepdf.Pdf) -> None:
     """A page whose box holds a number past 64 bits (a MediaBox of 1e30 written as an
     integer) is dropped by qpdf as unreadable: say so, rather than "no pages"."""
-    for warning in complaints:
+    for warning in source.get_warnings():
         found = re.search(r"overflow/underflow converting (\S+)", warning)
         if found:
             raise ImplausiblePageSize(

@@ -23,6 +23,7 @@ _LZW = {"/LZWDecode", "/LZW"}
 _RUN_LENGTH = {"/RunLengthDecode", "/RL"}
 _HEX = {"/ASCIIHexDecode", "/AHx"}
 _A85 = {"/ASCII85Decode", "/A85"}
+_DECODED = _FLATE | _LZW | _RUN_LENGTH | _HEX | _A85
 
 
 def decoded_size(stream: pikepdf.Stream, limit: int) -> int:
@@ -37,6 +38,8 @@ def decoded_size(stream: pikepdf.Stream, limit: int) -> int:
     filters = stream.get(Name.Filter)
     names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)] if filters else []
     parameters = stream.get(Name.DecodeParms)
+    if not names or names[0] not in _DECODED:
+        return _length(stream)  # not read at all: a JPEG page is megabytes for nothing
     data = stream.read_raw_bytes()
     for position, name in enumerate(names):
         last = position == len(names) - 1
@@ -58,6 +61,13 @@ def decoded_size(stream: pikepdf.Stream, limit: int) -> int:
         if len(data) > limit:
             return len(data)
     return len(data)
+
+
+def _length(stream: pikepdf.Stream) -> int:
+    try:
+        return max(int(stream.get(Name.Length, 0)), 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _parameter(parameters, position: int, key: str, default: int) -> int:

@@ -61,6 +61,26 @@ def image_bomb(path: Path, megabytes: int = 200) -> Path:
     return path
 
 
+def font_bomb(path: Path, megabytes: int = 1500) -> Path:
+    """A page of text in an embedded TrueType font whose program inflates to 1.5 GB: writing
+    the PDF/A of this 1.5 MB file took 3.2 GB before streams other than drawings were measured."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    program = pikepdf.Stream(pdf, _flate(b"\0", megabytes << 20))
+    program.Filter = Name.FlateDecode
+    descriptor = pikepdf.Dictionary(Type=Name.FontDescriptor, FontName=Name("/Bom"), Flags=32,
+                                    FontBBox=[0, 0, 1000, 1000], ItalicAngle=0, Ascent=800, Descent=-200,
+                                    CapHeight=700, StemV=80, FontFile2=pdf.make_indirect(program))
+    font = pikepdf.Dictionary(Type=Name.Font, Subtype=Name.TrueType, BaseFont=Name("/Bom"), FirstChar=32,
+                              LastChar=126, Widths=[500] * 95, FontDescriptor=pdf.make_indirect(descriptor),
+                              Encoding=Name.WinAnsiEncoding)
+    page = pdf.pages[0]
+    page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=pdf.make_indirect(font)))
+    page.obj.Contents = pdf.make_indirect(pikepdf.Stream(pdf, b"BT /F1 12 Tf 72 720 Td (Cong van so 12) Tj ET"))
+    pdf.save(path)
+    return path
+
+
 def blank_pdf(path: Path, pages: int) -> Path:
     pdf = pikepdf.new()
     for _ in range(pages):
@@ -141,6 +161,49 @@ def test_the_walks_still_find_images_and_text(tmp_path):
     assert has_text(page)
 
 
+def test_lzw_run_length_and_ascii_filters_measure_what_qpdf_decodes(tmp_path):
+    """PDF's LZW is TIFF's (most significant bit first, early change): a Pillow LZW strip."""
+    pdf = pikepdf.new()
+    with Image.open(tiny_scan(tmp_path / "a.jpg")) as scan:
+        buffer = io.BytesIO()
+        scan.convert("L").save(buffer, "TIFF", compression="tiff_lzw", rowsperstrip=4000)
+    with Image.open(io.BytesIO(buffer.getvalue())) as tiff:
+        offset, count = tiff.tag_v2[273][0], tiff.tag_v2[279][0]
+    streams = [(buffer.getvalue()[offset:offset + count], Name.LZWDecode)]
+    data = bytes(range(256)) * 300 + b"q Q " * 5000
+    encoded = zlib.compress(data)
+    streams.append((encoded.hex().encode() + b">", pikepdf.Array([Name.ASCIIHexDecode, Name.FlateDecode])))
+    import base64
+    streams.append((base64.a85encode(encoded) + b"~>", pikepdf.Array([Name.ASCII85Decode, Name.FlateDecode])))
+    runs = b"".join(bytes([127]) + data[i:i + 128] for i in range(0, 128 * 100, 128)) + bytes([129, 7]) + b"\x80"
+    streams.append((runs, Name.RunLengthDecode))
+    for raw, filters in streams:
+        stream = pikepdf.Stream(pdf, raw)
+        stream.Filter = filters
+        expected = len(stream.read_bytes(pikepdf.StreamDecodeLevel.specialized))
+        assert expected > len(raw) // 4
+        assert decoded_size(stream, 1 << 40) == expected, filters
+        assert expected // 2 < decoded_size(stream, expected // 2) <= expected  # stops once past
+
+
+def test_all_pages_together_have_a_limit_too(tmp_path):
+    """40 pages of 9 KB of drawing, each under a 10 KB page limit, 360 KB together: over
+    32 times the page limit. (The same stream on every page counts on every page.)"""
+    from ocr.errors import TooLargeContent
+    from ocr.sources import load_source
+
+    pdf = pikepdf.new()
+    drawing = pdf.make_indirect(pikepdf.Stream(pdf, b"q Q " * 2304))
+    for _ in range(40):
+        pdf.add_blank_page(page_size=(595, 842))
+        pdf.pages[-1].obj.Contents = drawing
+    pdf.save(tmp_path / "many.pdf")
+    with pytest.raises(TooLargeContent, match="giới hạn cả tệp 320 KB") as refused:
+        load_source(tmp_path / "many.pdf", max_pixels=10**8, max_page_content=10 << 10)
+    assert refused.value.code == "too-large-content"
+    assert len(load_source(tmp_path / "many.pdf", max_pixels=10**8, max_page_content=20 << 10).pdf.pages) == 40
+
+
 # -- sohoa ingest -------------------------------------------------------------------------------
 
 
@@ -149,13 +212,15 @@ def test_ingest_refuses_bombs_in_one_line_each_and_archives_the_good_file(tmp_pa
     assert run_sohoa(home, "init").returncode == 0
     bomb = content_bomb(tmp_path / "bom-noi-dung.pdf")
     picture = image_bomb(tmp_path / "bom-anh.pdf")
+    font = font_bomb(tmp_path / "bom-phông.pdf")
     good = tiny_scan(tmp_path / "tốt.jpg")
-    result, peak = _run_measured(home, "ingest", str(bomb), str(picture), str(good))
+    result, peak = _run_measured(home, "ingest", str(bomb), str(picture), str(font), str(good))
     assert result.returncode == 1, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(errors) == 2, result.stderr
+    assert len(errors) == 3, result.stderr
     assert str(bomb) in errors[0] and "giải nén quá lớn" in errors[0] and "40 MB" in errors[0]
     assert str(picture) in errors[1] and "dữ liệu ảnh giải nén quá lớn" in errors[1]
+    assert str(font) in errors[2] and "luồng dữ liệu" in errors[2] and "giới hạn 64 MB" in errors[2]
     assert "Traceback" not in result.stderr and "bad_alloc" not in result.stderr
     assert f"✓ {good}" in result.stdout
     assert peak < 600, f"peak resident memory {peak} MB"
@@ -246,3 +311,27 @@ def test_a_worker_that_dies_twice_under_a_file_fails_it(tmp_path):
     second = dispatcher._worker_lost(Job, -9)
     assert (second.outcome, second.error_code) == ("failed", "worker-lost")
     assert "hai lần" in second.reason and "700 MB" in second.reason
+
+
+def test_ingest_reads_pages_under_the_memory_limit(tmp_path):
+    """`sohoa ingest` reads pages in processes of its own under [limits] memory_limit_mb: a
+    page that needs more fails its file in one line, the next file is archived."""
+    home = tmp_path / "home"
+    assert run_sohoa(home, "init").returncode == 0
+    _set(home, memory_limit_mb=600)
+    huge = huge_scan(tmp_path / "khổng-lồ.jpg")
+    small = tiny_scan(tmp_path / "nhỏ.jpg")
+    result = run_sohoa(home, "ingest", str(huge), str(small))
+    assert result.returncode == 1, result.stderr
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 1 and str(huge) in errors[0] and "quá nhiều bộ nhớ" in errors[0] and "600 MB" in errors[0], errors
+    assert f"✓ {small}" in result.stdout
+
+
+def test_a_worker_out_of_memory_fails_its_job_without_retries():
+    from watch_folders.workers import PageLost, _failure
+
+    done = _failure(3, MemoryError())
+    assert (done.outcome, done.error_code) == ("failed", "too-much-memory")  # not "retry" (transient)
+    lost = _failure(3, PageLost("trang 2: tiến trình nhận dạng chữ bị dừng đột ngột hai lần"))
+    assert (lost.outcome, lost.error_code) == ("failed", "page-lost")
