@@ -300,9 +300,13 @@ def _load_pdf(path: Path, limits: _Limits) -> pikepdf.Pdf:
 
 def _check_pdf_readable(source: pikepdf.Pdf, max_pixels: int) -> None:
     """qpdf silently repairs damaged files: decode every page and image to be sure."""
-    if len(source.pages) == 0:
-        _refuse_overflowing_numbers(source)
-        raise CorruptFile("PDF không có trang nào")
+    count = len(source.pages)
+    # qpdf leaves out, with no more than a warning, a page object it cannot read: the
+    # archive would lack that sheet.
+    complaints = source.get_warnings()  # qpdf hands each warning out once
+    if count == 0 or any(_DROPPED_PAGE in warning for warning in complaints):
+        _refuse_overflowing_numbers(complaints)
+        raise CorruptFile("PDF không có trang nào" if count == 0 else "PDF hỏng: có trang không đọc được")
     for number, page in enumerate(source.pages, start=1):
         _check_page_size(page, number)
         xobjects = page.resources.get(Name.XObject, {})
@@ -410,10 +414,13 @@ def _check_page_size(page: pikepdf.Page, number: int) -> None:
             f"một trang PDF rộng và cao từ {low:g} đến {high:g} điểm)")
 
 
-def _refuse_overflowing_numbers(source: pikepdf.Pdf) -> None:
+_DROPPED_PAGE = "Pages tree includes non-dictionary object"
+
+
+def _refuse_overflowing_numbers(complaints: list[str]) -> None:
     """A page whose box holds a number past 64 bits (a MediaBox of 1e30 written as an
     integer) is dropped by qpdf as unreadable: say so, rather than "no pages"."""
-    for warning in source.get_warnings():
+    for warning in complaints:
         found = re.search(r"overflow/underflow converting (\S+)", warning)
         if found:
             raise ImplausiblePageSize(
