@@ -216,7 +216,8 @@ def _free_name(folder: int, wanted: str, note_suffix: str) -> str:
     candidate, number = wanted, 1
     while safe_fs.exists_at(folder, candidate) or (note_suffix and safe_fs.exists_at(folder, candidate + note_suffix)):
         number += 1
-        candidate = f"{stem} ({number}){suffix}"
+        # " (2)" makes a name that just fitted too long again: fitted anew (its own hash).
+        candidate = fit_name(f"{stem} ({number}){suffix}", note_suffix)
     return candidate
 
 
