@@ -56,6 +56,8 @@ def open_dir(base_fd: int, parts: tuple[str, ...] | list[str], *, create: bool =
     walked = PurePath(shown) if shown else None
     try:
         for part in parts:
+            if part in ("", ".", "..") or "/" in part:
+                raise ValueError(f"not a plain name: {part!r}")  # "..", "/" would leave the folder
             walked = walked / part if walked is not None else PurePath(part)
             if create:
                 try:
@@ -88,6 +90,8 @@ def opened_dir(base_fd: int, parts, **options) -> Iterator[int]:
 def open_regular(dir_fd: int, name: str, shown: str) -> tuple[int, os.stat_result]:
     """Open dir/name for reading, never through a link, and only if it is a plain file;
     returns the descriptor and its fstat (what was opened, whatever the name is now)."""
+    if name in ("", ".", "..") or "/" in name:
+        raise ValueError(f"not a plain name: {name!r}")
     try:
         fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
     except OSError as error:
