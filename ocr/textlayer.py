@@ -5,6 +5,25 @@ wide, every character code mapped to it) so that any Unicode text can be written
 embedding a real font, while a ToUnicode map gives viewers and pdftotext the real letters.
 Each word is stretched (Tz) to the width of the word in the image, so selecting text in a
 viewer highlights the right word.
+
+Skewed scans: the text is drawn level, each line on its baseline where it crosses the
+page's vertical centre line, and the page shows the scan as it was scanned, slant and
+all. Text extraction (pdftotext, a viewer's copy, another archive's indexer) puts words
+on one line only when their baselines agree to about half a letter height, and starts
+each line from its top-most words: text drawn at the scan's angle came out split and
+interleaved (35 % CER on 1-5° skews, bench/skewed_text.py) and now comes out as OCR read
+it. Rows keep the places and spacing they have on the deskewed OCR copy, so a two-column
+header row stays one row. The price is in selection: a word lies level where its printed
+self slants, off by its distance from the centre line times the skew's tangent (about
+half a line at the ends of a full-width line at 3°); it still spans its word across and
+selecting it picks that word.
+
+The other way — drawing the scan turned level by the measured skew (its bytes unchanged,
+a cm transform) under a level layer — would make selection exact but change what the
+page shows: the archive copy must show the scan as it is (Thông tư 05/2025: faithful, at
+100 %, uncropped), and the turned scan either loses its corners to the page box or needs
+a larger page than the sheet. A wrong skew measure would also turn the page for all to
+see; here it only moves invisible text.
 """
 
 from __future__ import annotations
@@ -133,37 +152,49 @@ def _fmt(value: float) -> str:
     return "0" if text in ("", "-0") else text
 
 
-def _line_operators(line: OcrLine, page: OcrPage, scale_x: float, scale_y: float, page_height: float) -> list[str]:
-    left, top, _, bottom = line.box
+def _baseline_y(line: OcrLine, x: float) -> float:
+    """The line's baseline in the OCR copy (hOCR: from the box's bottom left corner)."""
+    return line.box[3] + line.baseline_offset + line.baseline_slope * (x - line.box[0])
+
+
+def _middle_of_copy(page: OcrPage) -> float:
+    """x, in the OCR copy, of the page's vertical centre line (to_page inverted)."""
     a, b, c, d, e, f = page.to_page
-    # Direction of the text on the displayed page (PDF y grows upwards): on a skewed scan
-    # the words are drawn at the scan's angle, over the words as printed.
-    dx, dy = a * scale_x, -d * scale_y
-    length = math.hypot(dx, dy)
-    cos, sin = dx / length, dy / length
+    x, y = page.width / 2 - c, page.height / 2 - f
+    return (e * x - b * y) / (a * e - b * d)
+
+
+def _line_operators(line: OcrLine, page: OcrPage, middle: float, scale_x: float, scale_y: float,
+                    page_height: float) -> list[str]:
+    a, b, c, d, e, f = page.to_page
     unit = math.hypot(a, d)  # pixels of the page per pixel of the OCR copy
-    ops: list[str] = []
-    words = line.words
-    for index, word in enumerate(words):
-        chars = _hex(word.text)
-        if not chars:
-            continue
-        baseline = bottom + line.baseline_offset + line.baseline_slope * (word.box[0] - left)
-        x_px = a * word.box[0] + b * baseline + c
-        y_px = d * word.box[0] + e * baseline + f
-        # Letters reach from the line's top to its baseline: size the font to that, so a
-        # viewer's selection box covers the word as printed.
-        size = max(1.0, (baseline - top) * unit * scale_y)
+    # Level, on the line's baseline where it crosses the page's centre line: every row keeps
+    # the place and spacing it has on the deskewed copy, so readers order the rows as OCR
+    # read them; a word lies off its printed self by its distance from the centre times
+    # the skew's tangent (the module's docstring).
+    crossing = _baseline_y(line, middle)
+    base = page_height - (d * middle + e * crossing + f) * scale_y
+
+    def page_x(x: float) -> float:  # the copy's baseline point at x, on the page, in points
+        return (a * x + b * _baseline_y(line, x) + c) * scale_x
+
+    # Letters reach from the line's top to its baseline: size the font to that, so a
+    # viewer's selection box covers the words as printed. One size for the whole line.
+    centre = (line.box[0] + line.box[2]) / 2
+    size = max(1.0, (_baseline_y(line, centre) - line.box[1]) * unit * scale_y)
+    ops = [f"/{FONT_RESOURCE_NAME[1:]} {_fmt(size)} Tf"]
+    words = [(word, _hex(word.text)) for word in line.words if _hex(word.text)]
+    for index, (word, chars) in enumerate(words):
+        # Stretched (Tz) over the part of the page's width its image word spans.
+        start, end = sorted((page_x(word.box[0]), page_x(word.box[2])))
         natural = len(chars) // 4 * _GLYPH_WIDTH * size
-        width = (word.box[2] - word.box[0]) * unit * scale_x
-        ops.append(f"/{FONT_RESOURCE_NAME[1:]} {_fmt(size)} Tf")
-        ops.append(f"{_fmt(cos)} {_fmt(sin)} {_fmt(-sin)} {_fmt(cos)} "
-                   f"{_fmt(x_px * scale_x)} {_fmt(page_height - y_px * scale_y)} Tm")
-        ops.append(f"{_fmt(100 * width / natural)} Tz <{chars}> Tj")
+        ops.append(f"1 0 0 1 {_fmt(start)} {_fmt(base)} Tm")
+        ops.append(f"{_fmt(100 * max(end - start, 0.1) / natural)} Tz <{chars}> Tj")
         if index + 1 < len(words):
             # A real space between words, stretched over the gap, so copied text and
             # pdftotext keep word boundaries.
-            gap = (words[index + 1].box[0] - word.box[2]) * unit * scale_x
+            following = words[index + 1][0].box
+            gap = min(page_x(following[0]), page_x(following[2])) - end
             if gap > 0:
                 ops.append(f"{_fmt(100 * gap / (_GLYPH_WIDTH * size))} Tz <0020> Tj")
     return ops
@@ -174,8 +205,9 @@ def text_layer_content(page: OcrPage, displayed_size: tuple[float, float], to_us
     width_pt, height_pt = displayed_size
     scale_x = width_pt / page.width
     scale_y = height_pt / page.height
+    middle = _middle_of_copy(page)
     ops = ["q", " ".join(_fmt(v) for v in to_user_space) + " cm", "BT", "3 Tr"]
     for line in page.lines:
-        ops.extend(_line_operators(line, page, scale_x, scale_y, height_pt))
+        ops.extend(_line_operators(line, page, middle, scale_x, scale_y, height_pt))
     ops += ["ET", "Q", ""]
     return "\n".join(ops).encode("ascii")

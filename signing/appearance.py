@@ -1,8 +1,25 @@
 """The look of the agency's signature on a digitised copy (Nghị định 30/2020, Phụ lục I).
 
-No image: a text block at the top right of page 1 with the agency's name and the signing
-time in ISO 8601 with the Vietnam offset (2026-11-22T10:15:00+07:00), 10 pt, upright,
-black, in a Times-metric font that has every Vietnamese letter.
+No image: a text block on page 1 with the agency's name and the signing time in ISO 8601
+with the Vietnam offset (2026-11-22T10:15:00+07:00), 10 pt, black, in a Times-metric font
+that has every Vietnamese letter.
+
+Where: never over what the page shows. Page 1 is rendered at 72 dpi as displayed (its
+/Rotate applied, scan and all) and the block goes to the first corner, in the order top
+right (where Nghị định 30 shows it), top left, bottom right, bottom left, with room for it
+in the margin there: no ink under it or within 3 pt around it, and none between it and
+the sheet's edge above (top corners) or below (bottom corners), so it sits beside the
+text rather than in a gap between two of its lines; inside the sheet (5 mm from its
+edges), as near that corner as the ink allows. Then a side margin; a page inked
+everywhere gets its least inked place. A long agency name is broken into lines no wider
+than half the page. The block is drawn upright as the page is displayed: on a page
+turned by /Rotate its appearance is turned back by its /Matrix, so a page sohoa set
+upright shows the block upright too, and a sideways page is not clipped.
+
+Not part of the document's text: the block is the signature's appearance, an artifact
+(/Artifact marked content), and its spans carry an empty /ActualText, so text extraction
+(poppler's pdftotext, viewers' copy) leaves it out of the page's text; its glyphs still
+map to Unicode, as PDF/A-2u wants.
 
 The font is Liberation Serif 2 (Debian fonts-liberation2, metric-compatible with Times New
 Roman). pyHanko writes glyph widths in font units as if every font had 1000 units per em,
@@ -13,6 +30,7 @@ data home.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import os
@@ -20,15 +38,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+import pikepdf
 from fontTools import subset
 from fontTools.ttLib import TTFont
 from fontTools.ttLib.scaleUpem import scale_upem
+from pdf2image import convert_from_bytes
+from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
-from pyhanko.pdf_utils.layout import AxisAlignment, InnerScaling, Margins, SimpleBoxLayoutRule
+from pyhanko.pdf_utils.layout import AxisAlignment, BoxConstraints, InnerScaling, Margins, SimpleBoxLayoutRule
 from pyhanko.pdf_utils.text import TextBoxStyle
-from pyhanko.stamp import TextStampStyle
+from pyhanko.stamp import TextStamp, TextStampStyle
 
+from ocr.pdfpages import page_geometry
 from signing.errors import SigningConfigError
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
@@ -39,7 +62,11 @@ DERIVED_FONT_NAME = "sohoa-appearance-LiberationSerif-1000upm.ttf"
 _MM = 72 / 25.4
 RIGHT_MARGIN = 15 * _MM  # the smallest right margin Nghị định 30 allows
 TOP_OFFSET = 5 * _MM  # inside the 20-25 mm top margin, above the Quốc hiệu
+EDGE = 5 * _MM  # the block stays this far inside the sheet
 PADDING = 2.0
+CLEARANCE = 3.0  # pt of white kept between the block and the page's ink
+INK = 170  # grey level under which a pixel of the 72-dpi rendering is ink
+SPECKS = 0.001  # share of the block's area that may be dust and still count as empty
 _SAMPLE_TIME = "2026-11-22T10:15:00+07:00"  # every digit of Liberation Serif has one width
 
 # Basic Latin, Latin-1, Latin Extended-A/B (Ă Đ Ơ Ư ...), combining marks, Vietnamese
@@ -100,6 +127,10 @@ class _BfcharGlyphAccumulator(GlyphAccumulator):
     of targets. That form is valid PDF, but the `page` PDF/A validator calls it malformed;
     single `bfchar` lines say the same and every reader and validator accepts them."""
 
+    def marked_content_property_list(self, txt):
+        # An empty ActualText: text extraction takes nothing from the block (see the module).
+        return generic.DictionaryObject({generic.NameObject("/ActualText"): generic.TextStringObject("")})
+
     def _format_tounicode_cmap(self):
         header = (
             "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
@@ -142,14 +173,36 @@ class _FontFactory(GlyphAccumulatorFactory):
 @dataclass(frozen=True)
 class Nd30StampStyle(TextStampStyle):
     """pyHanko fills `ts` with its own signing time, formatted by timestamp_format in the
-    machine's zone; the block shows that same instant in ISO 8601 with +07:00."""
+    machine's zone; the block shows that same instant in ISO 8601 with +07:00. rotation is
+    the page's /Rotate: the block is laid out as displayed and turned back to user space.
+    agency: the agency's name broken into the lines that fit the page (place_block)."""
 
     timestamp_format: str = "%Y-%m-%dT%H:%M:%S%z"
+    rotation: int = 0
+    agency: str | None = None
 
     def create_stamp(self, writer, box, text_params):
         signed_at = dt.datetime.strptime(text_params["ts"], self.timestamp_format)
         shown = dict(text_params, ts=signed_at.astimezone(VIETNAM).isoformat(timespec="seconds"))
-        return super().create_stamp(writer, box, shown)
+        if self.agency is not None:
+            shown["agency"] = self.agency
+        if self.rotation in (90, 270):  # the widget's rectangle is the displayed block on its side
+            box = BoxConstraints(width=box.height, height=box.width)
+        return _Nd30Stamp(writer=writer, style=self, box=box, text_params=shown)
+
+
+class _Nd30Stamp(TextStamp):
+    def render(self):
+        return b"/Artifact BMC " + super().render() + b" EMC"
+
+    def as_form_xobject(self):
+        form = super().as_form_xobject()
+        width, height = self.box.width, self.box.height
+        turn = {90: (0, 1, -1, 0, height, 0), 180: (-1, 0, 0, -1, width, height),
+                270: (0, -1, 1, 0, 0, width)}.get(self.style.rotation)
+        if turn is not None:  # counter-clockwise by /Rotate, so the page's turn sets it upright
+            form[generic.NameObject("/Matrix")] = generic.ArrayObject(generic.FloatObject(v) for v in turn)
+        return form
 
 
 def stamp_style(font_path: Path) -> Nd30StampStyle:
@@ -173,20 +226,117 @@ def stamp_style(font_path: Path) -> Nd30StampStyle:
     )
 
 
-def block_box(page_box: tuple[float, float, float, float], rotate: int, agency_name: str,
-              font_path: Path) -> tuple[float, float, float, float]:
-    """The block's rectangle in user space: at the top right of the page as displayed."""
-    width = max(text_width(agency_name, font_path), text_width(_SAMPLE_TIME, font_path)) + 2 * PADDING + 1
-    height = 2 * LEADING + 2 * PADDING + 2
+def agency_lines(agency_name: str, font_path: Path, page_width: float) -> list[str]:
+    """The agency's name in lines no wider than half the page (a long name would cross the
+    page or run off it), broken between words, inside a word only if it alone is wider."""
+    limit = max(page_width / 2, text_width(_SAMPLE_TIME, font_path), 1.0)
+    limit = min(limit, max(page_width - 2 * EDGE - 2 * PADDING - 1, 1.0))
+    lines: list[str] = []
+    for word in agency_name.split():
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and text_width(joined, font_path) <= limit:
+            lines[-1] = joined
+            continue
+        lines.append("")
+        for char in word:
+            if lines[-1] and text_width(lines[-1] + char, font_path) > limit:
+                lines.append("")
+            lines[-1] += char
+    return lines or [""]
+
+
+def block_size(lines: list[str], font_path: Path) -> tuple[float, float]:
+    """Width and height of the block (the agency's lines, then the time) as displayed, in points."""
+    width = max(text_width(line, font_path) for line in [*lines, _SAMPLE_TIME]) + 2 * PADDING + 1
+    return width, (len(lines) + 1) * LEADING + 2 * PADDING + 2
+
+
+def block_box(page_box: tuple[float, float, float, float], rotate: int, size: tuple[float, float],
+              shown_at: tuple[float, float] | None = None) -> tuple[float, float, float, float]:
+    """The block's rectangle in user space. shown_at: its top left corner on the page as
+    displayed (points from the displayed page's top left); by default the top right."""
+    width, height = size
     x0, y0, x1, y1 = page_box
     # Displayed rectangle, origin bottom-left of the displayed page.
     shown_width, shown_height = (y1 - y0, x1 - x0) if rotate in (90, 270) else (x1 - x0, y1 - y0)
-    left = max(shown_width - RIGHT_MARGIN - width, 0)
-    bottom = max(shown_height - TOP_OFFSET - height, 0)
+    if shown_at is None:
+        left = max(shown_width - RIGHT_MARGIN - width, 0)
+        bottom = max(shown_height - TOP_OFFSET - height, 0)
+    else:
+        left, bottom = shown_at[0], shown_height - shown_at[1] - height
     corners = [(left, bottom), (left + width, bottom + height)]
     mapped = [_displayed_to_user(x, y, page_box, rotate) for x, y in corners]
     xs, ys = [p[0] for p in mapped], [p[1] for p in mapped]
     return (min(xs), min(ys), max(xs), max(ys))
+
+
+def emptiest_place(grey: np.ndarray, size: tuple[float, float]) -> tuple[int, int]:
+    """Top left corner (pixels of grey, y down) for a block of size (pixels) on the page
+    grey shows (1 pixel about 1 point): see the module's docstring."""
+    height, width = grey.shape
+    block_w, block_h = (int(np.ceil(v)) for v in size)
+    edge = int(EDGE)
+    if block_w + 2 * edge > width or block_h + 2 * edge > height:
+        edge = 0  # a small sheet: inside it, however near its edge
+    sums = np.pad((grey < INK).astype(np.int32).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+
+    def ink(top, left, bottom, right):  # ink in rows top..bottom, columns left..right (clipped)
+        top, bottom = np.clip(top, 0, height), np.clip(bottom, 0, height)
+        left, right = np.clip(left, 0, width), np.clip(right, 0, width)
+        bottom, right = np.maximum(bottom, top), np.maximum(right, left)
+        return sums[bottom, right] - sums[top, right] - sums[bottom, left] + sums[top, left]
+
+    x = np.arange(edge, max(edge, width - edge - block_w) + 1)[None, :]
+    y = np.arange(edge, max(edge, height - edge - block_h) + 1)[:, None]
+    clear, specks = int(CLEARANCE), SPECKS * block_w * block_h
+    under = ink(y - clear, x - clear, y + block_h + clear, x + block_w + clear)
+    # In a margin: nothing between the block and the sheet's edge on that side, so the
+    # block sits beside the page's text, not in a gap between its lines.
+    free = {"top": ink(edge, x, y - clear, x + block_w) <= specks,
+            "bottom": ink(y + block_h + clear, x, height - edge, x + block_w) <= specks,
+            "left": ink(y, edge, y + block_h, x - clear) <= specks,
+            "right": ink(y, x + block_w + clear, y + block_h, width - edge) <= specks}
+    empty = under <= specks
+    right_x = max(edge, min(width - edge - block_w, width - int(RIGHT_MARGIN) - block_w))
+    left_x = min(max(edge, int(RIGHT_MARGIN)), width - edge - block_w)
+    top_y, bottom_y = edge, max(edge, height - edge - block_h)
+    # Top right first (Nghị định 30), then the other corners, in the top or bottom margin
+    # (nothing between the block and the sheet's edge above, or below, it), in the half of
+    # the page on that corner's side; then beside the text, in a side margin.
+    right_half, left_half = x + block_w / 2 >= width / 2, x + block_w / 2 <= width / 2
+    places = [(free["top"] & right_half, right_x, top_y), (free["top"] & left_half, left_x, top_y),
+              (free["bottom"] & right_half, right_x, bottom_y), (free["bottom"] & left_half, left_x, bottom_y),
+              (free["right"], right_x, top_y), (free["left"], left_x, top_y)]
+    for margin, corner_x, corner_y in places:
+        zone = empty & margin
+        if zone.any():
+            distance = np.hypot(x - corner_x, y - corner_y)
+            row, column = np.unravel_index(np.where(zone, distance, np.inf).argmin(), zone.shape)
+            return int(x[0, column]), int(y[row, 0])
+    # Ink everywhere: the least inked place, the nearest the top right among equals.
+    distance = np.broadcast_to(np.hypot(x - right_x, y - top_y), under.shape)
+    row, column = np.unravel_index(np.lexsort((distance.ravel(), under.ravel()))[0], under.shape)
+    return int(x[0, column]), int(y[row, 0])
+
+
+def place_block(data: bytes, agency_name: str, font_path: Path, style: Nd30StampStyle,
+                ) -> tuple[tuple[float, float, float, float], Nd30StampStyle]:
+    """Where the block goes on page 1 of the PDF data (user space) and the style that draws
+    it upright there."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        geometry = page_geometry(pdf.pages[0])
+    shown_width, _ = geometry.displayed_size
+    lines = agency_lines(agency_name, font_path, shown_width)
+    style = dataclasses.replace(style, rotation=geometry.rotate, agency="\n".join(lines))
+    size = block_size(lines, font_path)
+    try:
+        (image,) = convert_from_bytes(data, dpi=72, first_page=1, last_page=1, grayscale=True,
+                                      use_cropbox=True)
+    except (PDFPageCountError, PDFSyntaxError, ValueError):
+        return block_box(geometry.box, geometry.rotate, size), style
+    scale = image.width / shown_width  # pixels per point, about 1
+    left, top = emptiest_place(np.asarray(image), (size[0] * scale, size[1] * scale))
+    return block_box(geometry.box, geometry.rotate, size, (left / scale, top / scale)), style
 
 
 def _displayed_to_user(x: float, y: float, box, rotate: int) -> tuple[float, float]:

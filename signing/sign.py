@@ -31,9 +31,8 @@ from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
 
 from ocr.pdfa import PdfaReport
-from ocr.pdfpages import page_geometry
 from signing import _pdf_output  # noqa: F401  (unambiguous stream ends, see the module)
-from signing.appearance import VIETNAM, appearance_font, block_box, missing_characters, stamp_style
+from signing.appearance import VIETNAM, appearance_font, missing_characters, place_block, stamp_style
 from signing.errors import (
     IdentityUnavailable,
     PinRejected,
@@ -118,10 +117,10 @@ class AgencySigner:
         writer = IncrementalPdfFileWriter(io.BytesIO(data))
         _align_info_with_xmp(writer)
         settings = self.settings
+        style = self.style
         if settings.visible:
-            with pikepdf.open(io.BytesIO(data)) as pdf:
-                geometry = page_geometry(pdf.pages[0])
-            box = block_box(geometry.box, geometry.rotate, settings.agency_name, self.font)
+            # In page 1's emptiest corner, upright as displayed (signing/appearance.py).
+            box, style = place_block(data, settings.agency_name, self.font, self.style)
             spec = fields.SigFieldSpec(FIELD_NAME, on_page=0, box=box)
         else:
             spec = fields.SigFieldSpec(FIELD_NAME, on_page=0)  # no box: an invisible signature
@@ -135,7 +134,7 @@ class AgencySigner:
         )
         pdf_signer = signers.PdfSigner(
             metadata, self.identity.signer, timestamper=self.timestamper,
-            stamp_style=self.style, new_field_spec=spec,
+            stamp_style=style, new_field_spec=spec,
         )
         output = io.BytesIO()
         try:
