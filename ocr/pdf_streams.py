@@ -109,10 +109,13 @@ def settle_stream_ends(pdf: pikepdf.Pdf, *, needs_fix: Callable[[bytes], bool] |
         raw = obj.read_raw_bytes()
         if not needs_fix(raw):
             continue
-        if filters == ["/FlateDecode"] or filters == ["/Fl"]:
-            _refit_flate(obj, obj.objgen in text_like)
-        else:
-            _wrap_ascii85(obj, raw, filters)
+        try:
+            if filters == ["/FlateDecode"] or filters == ["/Fl"]:
+                _refit_flate(obj, obj.objgen in text_like)
+            else:
+                _wrap_ascii85(obj, raw, filters)
+        except (zlib.error, pikepdf.PdfError):
+            continue  # damaged data: left as it is, for the check after the save to name
         changed += 1
     return changed
 
@@ -120,15 +123,27 @@ def settle_stream_ends(pdf: pikepdf.Pdf, *, needs_fix: Callable[[bytes], bool] |
 def _refit_flate(stream: pikepdf.Stream, text_like: bool) -> None:
     """A zlib stream's last byte comes from the checksum of the decoded data: change the
     decoded data, not what it means."""
-    decoded = stream.read_bytes()
     if text_like:
+        decoded = stream.read_bytes()
         for newlines in range(1, 4):  # one always does: it adds 10 to the checksum's low byte
             stream.write(zlib.compress(decoded + b"\n" * newlines), filter=Name.FlateDecode)
             if not stream.read_raw_bytes().endswith(_CR):
                 break
         return
+    parms = stream.get(Name.DecodeParms)
+    if isinstance(parms, Dictionary) and int(parms.get(Name.Predictor, 1)) >= 10:
+        # PNG rows already (img2pdf's images): the first row's previous row is zeros, so
+        # None and Up decode alike, and so do Sub and Paeth; swapping its filter-type byte
+        # moves the checksum and keeps the data and its compression.
+        rows = bytearray(zlib.decompress(stream.read_raw_bytes()))
+        swapped = {0: 2, 2: 0, 1: 4, 4: 1}.get(rows[0]) if rows else None
+        if swapped is not None:
+            rows[0] = swapped
+            stream.write(zlib.compress(bytes(rows)), filter=Name.FlateDecode, decode_parms=parms)
+            return
     # One row of a PNG "Up" predictor: the previous row of the first is zeros, so the row
     # decodes to itself, and its filter-type byte (2) moves the checksum.
+    decoded = stream.read_bytes()
     parms = Dictionary(Predictor=12, Colors=1, BitsPerComponent=8, Columns=max(len(decoded), 1))
     stream.write(zlib.compress(b"\x02" + decoded), filter=Name.FlateDecode, decode_parms=parms)
 
