@@ -168,20 +168,21 @@ def _line_operators(line: OcrLine, page: OcrPage, middle: float, scale_x: float,
                     page_height: float) -> list[str]:
     a, b, c, d, e, f = page.to_page
     unit = math.hypot(a, d)  # pixels of the page per pixel of the OCR copy
-    # Level, on the line's baseline where it crosses the page's centre line: every row keeps
-    # the place and spacing it has on the deskewed copy, so readers order the rows as OCR
-    # read them; a word lies off its printed self by its distance from the centre times
-    # the skew's tangent (the module's docstring).
-    crossing = _baseline_y(line, middle)
-    base = page_height - (d * middle + e * crossing + f) * scale_y
+    # The copy is deskewed, so its lines are level: the line's baseline at its middle (its
+    # own slope, noisy on a short line, is not carried further).
+    level = _baseline_y(line, (line.box[0] + line.box[2]) / 2)
+    # Level on the page too, on the line's baseline where it crosses the page's centre
+    # line: every row keeps the place and spacing it has on the deskewed copy, so readers
+    # order the rows as OCR read them; a word lies off its printed self by its distance
+    # from the centre times the skew's tangent (the module's docstring).
+    base = page_height - (d * middle + e * level + f) * scale_y
 
     def page_x(x: float) -> float:  # the copy's baseline point at x, on the page, in points
-        return (a * x + b * _baseline_y(line, x) + c) * scale_x
+        return (a * x + b * level + c) * scale_x
 
     # Letters reach from the line's top to its baseline: size the font to that, so a
     # viewer's selection box covers the words as printed. One size for the whole line.
-    centre = (line.box[0] + line.box[2]) / 2
-    size = max(1.0, (_baseline_y(line, centre) - line.box[1]) * unit * scale_y)
+    size = max(1.0, (level - line.box[1]) * unit * scale_y)
     ops = [f"/{FONT_RESOURCE_NAME[1:]} {_fmt(size)} Tf"]
     words = [(word, _hex(word.text)) for word in line.words if _hex(word.text)]
     for index, (word, chars) in enumerate(words):
