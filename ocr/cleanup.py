@@ -30,6 +30,8 @@ _BLANK_INK_FRACTION = 0.0015
 _UPSIDE_DOWN_MARGIN = 0.15  # |log(above/below)| under this is "not sure"
 _COLOUR_NOISE = 30  # brightest minus darkest channel a neutral pixel may show (JPEG chroma)
 _COLOUR_LIFT = 2  # how much lighter each further step of colour makes a pixel
+_PEN_HUES = (75, 150)  # OpenCV hues of pen ink kept in the header: cyan, blue, violet (not red seals)
+HEADER_ZONE = 0.4  # the top of the upright page holding number, date, type heading
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,19 @@ class PreparedPage:
     to_page: Affine  # OCR copy pixels -> upright scan pixels
 
 
-def to_grey(pixels: np.ndarray) -> np.ndarray:
+def to_grey(pixels: np.ndarray, *, keep_ink: bool = False) -> np.ndarray:
     """Grey for OCR. Colour pages take the brightest channel: black print stays black while
-    a red seal or a blue signature over it turns to paper."""
+    a red seal or a blue signature over it turns to paper.
+
+    keep_ink: the office's pen is kept. In the header zone the number and the date are
+    often written by hand in blue in the printed slots (`Số: 136 /ĐN-CC-TC`); erasing blue
+    there erases the very number. So only what is clearly a seal or a mark is lifted — red,
+    orange, yellow and magenta hues — while blue to violet pen (and black, grey, pencil)
+    takes the darkest channel, which shows blue ink as dark as print."""
     if pixels.ndim == 2:
         return pixels if pixels.dtype == np.uint8 else (pixels > 0).astype(np.uint8) * 255
-    red, green, blue = cv2.split(np.ascontiguousarray(pixels[..., :3]))
+    rgb = np.ascontiguousarray(pixels[..., :3])
+    red, green, blue = cv2.split(rgb)
     brightest = cv2.max(cv2.max(red, green), blue)
     darkest = cv2.min(cv2.min(red, green), blue)
     # Stamp ink is never quite paper-bright in its own channel, and its blurred, JPEG-smeared
@@ -65,7 +74,22 @@ def to_grey(pixels: np.ndarray) -> np.ndarray:
     # stays. The dead zone keeps the chroma noise of a JPEG off black text's edges.
     colour = cv2.subtract(brightest, darkest)
     lift = cv2.convertScaleAbs(cv2.subtract(colour, _COLOUR_NOISE), alpha=_COLOUR_LIFT)
-    return cv2.add(brightest, lift)
+    erased = cv2.add(brightest, lift)
+    if not keep_ink:
+        return erased
+    hue = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)[..., 0]  # 0-179: red 0/179, yellow 30, blue 120
+    pen = (hue >= _PEN_HUES[0]) & (hue <= _PEN_HUES[1]) & (colour > _COLOUR_NOISE // 2)
+    return np.where(pen, darkest, erased)
+
+
+def keep_header_ink(upright_erased: np.ndarray, upright_kept: np.ndarray) -> np.ndarray:
+    """The OCR copy with the pen kept in the header zone (the top of the upright page,
+    where Nghị định 30 puts the number and the date) and erased below it, where a blue
+    signature over the signer's name would only give OCR junk."""
+    band = int(round(upright_erased.shape[0] * HEADER_ZONE))
+    out = upright_erased.copy()
+    out[:band] = upright_kept[:band]
+    return out
 
 
 def _normalise_background(grey: np.ndarray, dpi: float) -> np.ndarray:
@@ -241,6 +265,7 @@ class CleanupSteps:
     flatten_background: bool = True
     remove_dark_regions: bool = True
     drop_colour_ink: bool = True
+    keep_header_ink: bool = True  # blue pen kept in the header zone (handwritten number and date)
 
 
 ALL_STEPS = CleanupSteps()
@@ -276,6 +301,8 @@ def prepare_page(pixels: np.ndarray, dpi: float, *, orientation: Orientation | N
         if not steps.deskew:
             orientation = Orientation(orientation.rotation, 0.0, orientation.sure)
     upright = turn_clockwise(grey, orientation.rotation)
+    if steps.keep_header_ink and steps.drop_colour_ink and pixels.ndim == 3:
+        upright = keep_header_ink(upright, turn_clockwise(to_grey(pixels, keep_ink=True), orientation.rotation))
     cleaned = clean_for_ocr(upright, dpi, steps)
     level, to_page = deskew_copy(cleaned, orientation.skew)
     return PreparedPage(

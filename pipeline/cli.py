@@ -284,7 +284,8 @@ def cmd_review(args) -> int:
         for document_id in sorted({item.document_id for item in items}):
             mine = [item for item in items if item.document_id == document_id]
             _print_json({"id": document_id, "original_name": mine[0].original_name, "fields": [
-                {"field": i.field, "value": i.value, "confidence": i.confidence, "page": i.page, "source": i.source}
+                {"field": i.field, "value": i.value, "confidence": i.confidence, "page": i.page, "source": i.source,
+                 **({"box": list(i.box)} if i.box else {})}
                 for i in mine]})
         return EXIT_OK
     print("\n".join(review_lines(items, threshold)))

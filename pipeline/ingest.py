@@ -337,7 +337,9 @@ def _found_metadata(job: Job) -> dict:
     text = "\n".join(job.page_texts)
     return {
         "title": _source_name(job),
-        "number": find_document_number(text),
+        # the header reader's number only; without a number row, a `Số:` line above the body
+        "number": None if job.header is not None and "number" in job.header.fields
+        else find_document_number(text, header_only=True),
         "language": job.config.language,
         "agency": job.config.agency_name,
         "page_count": len(job.page_dpis),

@@ -18,10 +18,22 @@ _NUMBER_LINE = re.compile(
 )
 
 
-def find_document_number(text: str) -> str | None:
-    """The first `Số: 268/SGTVT-VP`-like number in the text, spaces removed, NFC."""
+_BODY_OPENING = re.compile(r"^\s*(?:Căn cứ|Kính gửi|Hôm nay|Theo|Xét|Thực hiện|Điều)\b", re.IGNORECASE | re.MULTILINE)
+
+
+def find_document_number(text: str, *, header_only: bool = False) -> str | None:
+    """The first `Số: 268/SGTVT-VP`-like number in the text, spaces removed, NFC.
+
+    header_only: only a `Số:` that starts a line (a capital S) above the first line of the
+    body: a number cited in the body ("Căn cứ Quyết định số 2119/QĐ-UBND") is another
+    document's, never this one's."""
     text = unicodedata.normalize("NFC", text)
+    if header_only:
+        opening = _BODY_OPENING.search(text)
+        text = text[:opening.start()] if opening else text
     for match in _NUMBER_LINE.finditer(text):
+        if header_only and (match.group(0)[0] not in "S5" or text[:match.start()].rsplit("\n", 1)[-1].strip()):
+            continue
         number = re.sub(r"\s+", "", match.group("number")).rstrip(".,;-")
         if "/" in number:
             return number

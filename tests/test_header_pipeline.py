@@ -250,8 +250,10 @@ def test_review_lists_what_was_not_read(desk):
     assert done.returncode == 0, done.stderr
     listed = {entry["id"]: entry for entry in json_lines(done.stdout)}
     assert c in listed and results["a"]["id"] not in listed
-    missing = {"field": "number", "value": None, "confidence": None, "page": None, "source": "missing"}
-    assert missing in listed[c]["fields"]
+    # the number line was found but its number is blank: empty, flagged, with the line's box
+    (number,) = [f for f in listed[c]["fields"] if f["field"] == "number"]
+    assert number["value"] is None and number["source"] == "unread" and number["page"] == 1
+    assert len(number["box"]) == 4 and number["box"][2] > number["box"][0]
     text = run_sohoa(home, "review").stdout
     assert f"[mã {c}] c.png" in text and "Số, ký hiệu: chưa đọc được" in text and f"sohoa set {c} number=" in text
 

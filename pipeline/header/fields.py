@@ -31,12 +31,13 @@ FIELD_LABELS = {
 
 @dataclass(frozen=True)
 class HeaderField:
-    value: str | tuple[str, ...]
+    value: str | tuple[str, ...] | None
     confidence: float  # 0-1: the OCR's confidence in the words, lowered by every repair or guess
     page: int | None  # 1-based page it was read from; None when not read from the page
     box: Box | None  # left, top, right, bottom in pixels of that page as displayed upright
     read: str = ""  # what OCR read, before normalisation (for review)
-    source: str = "ocr"  # "ocr", "derived" (from other fields), "default", "manual"
+    source: str = "ocr"  # "ocr", "derived" (from other fields), "default", "manual",
+    # "unread": the field's place was found (box) but not read surely; value None, to review
 
     def as_json(self) -> dict:
         value = list(self.value) if isinstance(self.value, tuple) else self.value
@@ -79,9 +80,11 @@ class DocumentHeader:
         return out
 
     def needing_review(self, threshold: float, required: Iterable[str] = REQUIRED) -> list[str]:
-        """Fields read with a confidence below threshold, and required fields not found."""
-        low = [name for name in FIELD_NAMES if name in self.fields and self.fields[name].confidence < threshold
-               and self.fields[name].source == "ocr" and name not in PARTS]
+        """Fields read with a confidence below threshold, fields found on the page but left
+        empty because they could not be read surely, and required fields not found."""
+        low = [name for name in FIELD_NAMES if name in self.fields and name not in PARTS and (
+            self.fields[name].value is None
+            or (self.fields[name].confidence < threshold and self.fields[name].source == "ocr"))]
         missing = [name for name in required if name not in self.fields]
         return [name for name in FIELD_NAMES if name in low or name in missing]
 

@@ -11,6 +11,7 @@ so columns are split word by word, at the x where the right column starts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from statistics import median
 
@@ -183,11 +184,36 @@ def has_number(row: Row) -> bool:
     """`Số: 268/SGTVT-VP` however damaged: a label then digits, or digits then a slash
     (not "SỞ TƯ PHÁP", whose first word folds like the label)."""
     text = row.text
+    if row.words and re.match(r"^(?:S\S{0,2}?|56)[:;]", row.words[0].text):
+        return True  # `Số:` glued to what OCR made of a handwritten serial: `Số:.Z/`
     if row.words and is_number_label(row.words[0].text):
         following = row.words[1].text if len(row.words) > 1 else ""
         if row.words[0].text.endswith(":") or any(ch.isdigit() for ch in text[:12]) or following.startswith("/"):
             return True
     return "/" in text and any(ch.isdigit() for ch in text.split("/")[0][-4:])
+
+
+# How the body of a document starts (folded first words), and the words by which a line
+# cites another document rather than naming this one.
+BODY_OPENINGS = ("can cu", "kinh gui", "hom nay", "thuc hien", "xet de", "theo de", "theo cong van",
+                 "theo quyet dinh", "theo chi thi", "theo ke hoach", "dieu 1", "dieu i")
+_CITING = ("can cu", "cua", "theo", "vao luc", "hom nay", "tai", "kem theo", "ban hanh")
+
+
+def _folded_words(row: Row) -> list[str]:
+    return [fold_letters(w.text) for w in row.words if fold_letters(w.text)]
+
+
+def opens_body(row: Row) -> bool:
+    words = _folded_words(row)
+    return any(words[:len(opening.split())] == opening.split() for opening in BODY_OPENINGS)
+
+
+def cites(row: Row) -> bool:
+    """Words of a citation in the row: `căn cứ`, `của`, `theo`, `vào lúc` ... (a number or
+    date with them is another document's, or an event's, never this document's own)."""
+    joined = f" {' '.join(_folded_words(row))} "
+    return any(f" {cue} " in joined for cue in _CITING)
 
 
 def has_date_words(row: Row) -> bool:
@@ -210,15 +236,18 @@ def find_header(page: PageText) -> HeaderZones:
     else:
         split = page.left + 0.45 * (page.right - page.left)
     anchor_top = min((found[0].top for found in (quoc_hieu, tieu_ngu) if found), default=0)
+    # The number and the date are the document's own only in the header: a row from the
+    # body on ("Căn cứ Quyết định số 2119/2009/QĐ-UB ngày 12/3/2009 của ...") cites another.
+    body_top = min((r.top for r in rows if anchor_top <= r.top and opens_body(r)), default=band)
 
     number_row = date_row = None
     for row in rows:
-        if row.top > band or row.top < anchor_top:
+        if row.top > min(band, body_top - 1) or row.top < anchor_top:
             continue
         left, right = row.split(split)
-        if number_row is None and left is not None and has_number(left):
+        if number_row is None and left is not None and has_number(left) and not cites(left):
             number_row = left
-        if date_row is None and right is not None and has_date_words(right):
+        if date_row is None and right is not None and has_date_words(right) and not cites(right):
             date_row = right
     bottoms = [r.bottom for r in (number_row, date_row) if r is not None]
     if not bottoms:

@@ -49,7 +49,7 @@ def show_lines(metadata: Mapping, duplicates: list[int]) -> list[str]:
         flagged = []
         for name in review:
             detail = details.get(name)
-            found = "chưa đọc được" if detail is None else f"độ tin cậy {_confidence(detail.get('confidence'))}"
+            found = "chưa đọc được" if detail is None or detail.get("value") is None else f"độ tin cậy {_confidence(detail.get('confidence'))}"
             flagged.append(f"{FIELD_LABELS.get(name, name)} ({found})")
         lines.append("  Cần kiểm tra: " + "; ".join(flagged))
     if duplicates:
@@ -83,7 +83,8 @@ def review_lines(items: list[ReviewItem], threshold: float) -> list[str]:
         for item in mine:
             label = FIELD_LABELS.get(item.field, item.field)
             if item.value is None:
-                lines.append(f"    {label}: chưa đọc được")
+                where = f" (trang {item.page}, vùng {','.join(map(str, item.box))})" if item.page and item.box else ""
+                lines.append(f"    {label}: chưa đọc được{where}")
                 continue
             value = " | ".join(item.value) if isinstance(item.value, list) else item.value
             where = f", trang {item.page}" if item.page else ""

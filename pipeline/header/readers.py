@@ -91,37 +91,44 @@ _SLASH_LOOKALIKES = re.compile(r"(?<=\d)[Il|\\](?=[A-ZĐ])")
 
 
 def read_number(zones: HeaderZones, heading_type: str | None, bodies: Sequence[str]) -> Fields:
+    """The number from the `Số:` row of the header's left column, and nowhere else: when
+    that row is there but its serial cannot be read surely (a number written by hand in the
+    slot, read as `7.` or `z2`), the number is left empty and flagged with the row's box."""
     row = zones.number_row
     if row is None:
         return {}
+    unread = {"number": _unread(row.words, row.page, row.text)}
     words = list(row.words)
     labelled = is_number_label(words[0].text)
     glued = re.match(r"^(?:S\S{0,2}?|56)[:;.,](?=\S)", words[0].text)
     if labelled and not glued:
         words = words[1:]
     if not words:
-        return {}
+        return unread
     read = "".join(w.text for w in words)
     text = read[glued.end():] if glued else read
-    text = text.replace("–", "-").replace("—", "-").replace(",", ".").strip(".;:")
+    text = text.replace("–", "-").replace("—", "-").replace(",", ".").strip(".;:…")
     text = _SLASH_LOOKALIKES.sub("/", text)
     if "/" not in text and (labelled or glued):  # the slash lost: `15QĐ-SNV`
         text = re.sub(r"^(\d+)(?=[A-ZĐ])", r"\1/", text)
     parts = text.split("/")
     if len(parts) < 2:
-        return {}
-    serial = as_digits(parts[0])
-    if serial is None:
-        return {}
+        return unread
     year = as_digits(parts[1]) if len(parts) >= 3 else None
     if year is not None and len(year) != 4:
         year = None
     symbol_text = "/".join(parts[2:] if year else parts[1:])
     symbol, symbol_repairs = _repair_symbol(symbol_text, heading_type, bodies)
+    serial = as_digits(parts[0])
+    factor = (1.0 if labelled or glued else FALLBACK)
+    if serial is None or not _serial_sure(parts[0], serial, words):
+        if symbol and re.fullmatch(r"[A-ZĐ][A-ZĐa-z.]*(?:-[A-ZĐ0-9.]+)*", symbol):
+            unread["symbol"] = _field(symbol, words, row.page, factor * (REPAIRED if symbol_repairs else 1.0))
+        return unread
     if not symbol:
-        return {}
+        return unread
     repairs = (serial != parts[0]) + (year is not None and year != parts[1]) + symbol_repairs + ("/" not in read)
-    factor = (1.0 if labelled or glued else FALLBACK) * (REPAIRED if repairs else 1.0)
+    factor *= REPAIRED if repairs else 1.0
     number = f"{serial}/{year}/{symbol}" if year else f"{serial}/{symbol}"
     fields = {
         "number": _field(number, words, row.page, factor, read),
@@ -131,6 +138,29 @@ def read_number(zones: HeaderZones, heading_type: str | None, bodies: Sequence[s
     if year:
         fields["number_year"] = _field(year, words, row.page, factor)
     return fields
+
+
+# A slot filled in by hand is taken only when OCR read it this surely and needed no repair:
+# a wrong number is worse than an empty one flagged for review.
+SURE_BY_HAND = 0.85
+
+
+def _unread(words: Sequence[Word], page: int, read: str) -> HeaderField:
+    """A field whose place on the page was found but whose value could not be read surely:
+    empty, flagged for review, with the box a reviewer looks at."""
+    return HeaderField(None, 0.0, page, _box(words), read, "unread")
+
+
+def _serial_sure(raw: str, serial: str, words: Sequence[Word]) -> bool:
+    """Printed serials are glued to their symbol (`07/SNV-VP`) or at least clean digits; a
+    serial in a slot (leader dots `..7./`, or a word of its own before `/ĐN-CC-TC`) was
+    most likely written by hand, and Tesseract's reading of handwriting is a guess unless
+    it is sure of the word and read plain digits."""
+    first = words[0]
+    in_slot = bool(re.search(r"[.…]", raw)) or ("/" not in first.text and len(words) > 1)
+    if not in_slot:
+        return True
+    return first.confidence >= SURE_BY_HAND and serial == raw.strip(".…")
 
 
 def _initials(body: str) -> str:
@@ -191,6 +221,9 @@ def type_from_symbol(symbol: str | None) -> str | None:
 
 
 def read_date(zones: HeaderZones) -> Fields:
+    """The date from the place-and-date line of the header's right column only. When that
+    line is there but its day or month cannot be read surely (written by hand in the
+    dotted slots), the date is left empty and flagged with the line's box."""
     words = _words(zones.date_rows)
     if not words:
         return {}
@@ -202,38 +235,63 @@ def read_date(zones: HeaderZones) -> Fields:
             if key not in found and index > after and (token == key or (len(token) >= 3 and similar(token, key))):
                 found[key] = index
                 break
-    numbers, raw = [], []
+    place_end = found.get("ngay", next((i for i, f in enumerate(folded) if f.startswith("ngay")), None))
+    fields = _place(words[:place_end] if place_end else [], zones.page.number)
+    unread = {**fields, "issue_date": _unread(words[place_end or 0:], zones.page.number,
+                                              " ".join(w.text for w in words))}
+    numbers, raw, sources = [], [], []
     for key in DATE_WORDS:
         index = found.get(key)
-        token = words[index + 1].text if index is not None and index + 1 < len(words) else ""
+        word = words[index + 1] if index is not None and index + 1 < len(words) else None
+        token = word.text if word else ""
         numbers.append(as_digits(token))
         raw.append(token.strip(".,;"))
+        sources.append(word)
     factor = 1.0
     if None in numbers:  # keywords lost: take the three numbers after the place
-        tokens = [w.text.strip(".,;") for w in words[found.get("ngay", 0):]]
-        pairs = [(as_digits(t), t) for t in tokens if as_digits(t) is not None]
-        if len(pairs) < 3:
-            return {}
-        numbers, raw = [n for n, _ in pairs[:3]], [t for _, t in pairs[:3]]
+        tokens = [w for w in words[found.get("ngay", 0):] if as_digits(w.text) is not None]
+        if len(tokens) < 3:
+            return unread
+        sources = tokens[:3]
+        numbers = [as_digits(w.text) for w in sources]
+        raw = [w.text.strip(".,;") for w in sources]
         factor = FALLBACK
     day, month, year = (int(n) for n in numbers)
     try:
         date = dt.date(year, month, day)
     except ValueError:
-        return {}
+        return unread
     if not 1900 < year <= dt.date.today().year + 1:
-        return {}
+        return unread
+    if not all(_date_part_sure(word, number) for word, number in zip(sources[:2], numbers[:2])):
+        return unread
     repaired = any(n != r for n, r in zip(numbers, raw))
     date_words = words[found["ngay"]:] if "ngay" in found else words
-    fields = {"issue_date": _field(date.isoformat(), date_words, zones.page.number,
-                                   factor * (REPAIRED if repaired else 1.0), " ".join(w.text for w in words))}
-    place_words = words[:found["ngay"]] if "ngay" in found else []
-    if place_words:
-        place_text = tidy(" ".join(w.text for w in place_words)).rstrip(",;. ")
-        repaired_place, changed = PLACES.repair(place_text.split())
-        fields["place"] = _field(" ".join(repaired_place), place_words, zones.page.number,
-                                 REPAIRED if changed else 1.0, place_text)
+    fields["issue_date"] = _field(date.isoformat(), date_words, zones.page.number,
+                                  factor * (REPAIRED if repaired else 1.0), " ".join(w.text for w in words))
     return fields
+
+
+def _date_part_sure(word: Word | None, number: str) -> bool:
+    """A day or month read from a slot (leader dots around it) or repaired from letters is
+    taken only when OCR was sure of it; below half of Tesseract's confidence it is a guess."""
+    if word is None:
+        return False
+    raw = word.text.strip(",;")
+    clean = raw == number
+    if word.confidence < 0.5:
+        return False
+    return clean and "." not in raw or word.confidence >= SURE_BY_HAND
+
+
+def _place(place_words: Sequence[Word], page: int) -> Fields:
+    if not place_words:
+        return {}
+    place_text = tidy(" ".join(w.text for w in place_words)).rstrip(",;. ")
+    if not any(ch.isalpha() for ch in place_text):
+        return {}
+    repaired_place, changed = PLACES.repair(place_text.split())
+    return {"place": _field(" ".join(repaired_place), place_words, page, REPAIRED if changed else 1.0, place_text)}
 
 
 # -- issuing body and its parent ------------------------------------------------------------------
@@ -634,6 +692,6 @@ def nfc_fields(fields: Fields) -> Fields:
     out = {}
     for name, found in fields.items():
         value = found.value
-        value = tuple(nfc(v) for v in value) if isinstance(value, tuple) else nfc(value)
+        value = tuple(nfc(v) for v in value) if isinstance(value, tuple) else value if value is None else nfc(value)
         out[name] = HeaderField(value, found.confidence, found.page, found.box, found.read, found.source)
     return out

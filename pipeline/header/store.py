@@ -91,11 +91,12 @@ class ReviewItem:
     confidence: float | None
     page: int | None
     source: str
+    box: tuple[int, int, int, int] | None = None  # where on the page to look (an unread field's slot too)
 
 
 def review_queue(catalog: Catalog, limit: int | None = None) -> list[ReviewItem]:
     """Fields awaiting review, document by document (oldest first)."""
-    sql = ("SELECT f.document_id, d.original_name, f.name, f.value, f.confidence, f.page, f.source"
+    sql = ("SELECT f.document_id, d.original_name, f.name, f.value, f.confidence, f.page, f.source, f.box"
            " FROM document_fields AS f JOIN documents AS d ON d.id = f.document_id"
            " WHERE f.needs_review = 1 ORDER BY f.document_id")
     order = {name: i for i, name in enumerate(FIELD_NAMES)}
@@ -105,7 +106,8 @@ def review_queue(catalog: Catalog, limit: int | None = None) -> list[ReviewItem]
         if value is not None and value.startswith("["):
             value = json.loads(value)
         items.append(ReviewItem(int(row["document_id"]), row["original_name"], row["name"], value,
-                                row["confidence"], row["page"], row["source"]))
+                                row["confidence"], row["page"], row["source"],
+                                tuple(json.loads(row["box"])) if row["box"] else None))
     items.sort(key=lambda item: (item.document_id, order.get(item.field, 99)))
     if limit is not None:
         wanted = sorted({item.document_id for item in items})[:limit]
