@@ -260,17 +260,27 @@ def _parse(data, i: int, depth: int = 0):
     raise _Syntax(f"unexpected byte {c:#x}")
 
 
-def _indirect_integer(data, ref: _Ref) -> int | None:
-    """The value of `N G obj <integer> endobj` (the last one in the file, as a reader does)."""
-    pattern = re.compile(rb"(?<![0-9])%d[\x00\t\n\x0c\r ]+%d[\x00\t\n\x0c\r ]+obj[\x00\t\n\x0c\r ]*(\d+)"
-                         rb"[\x00\t\n\x0c\r ]*endobj" % (ref[0], ref[1]))
-    found = None
-    for found in pattern.finditer(data):
-        pass
-    return int(found.group(1)) if found else None
+_INTEGER_OBJECT = re.compile(rb"(?<![0-9])(\d{1,10})[\x00\t\n\x0c\r ]+(\d{1,5})[\x00\t\n\x0c\r ]+obj"
+                             rb"[\x00\t\n\x0c\r ]*(\d{1,20})[\x00\t\n\x0c\r ]*endobj")
 
 
-def _check_stream(data, keyword: int, dictionary: dict, where: str) -> tuple[list[str], int]:
+class _IntegerObjects:
+    """The values of `N G obj <integer> endobj` (the last one of each, as a reader takes
+    it), found in one pass over the file the first time an indirect /Length asks."""
+
+    def __init__(self, data):
+        self.data = data
+        self.values: dict[tuple[int, int], int] | None = None
+
+    def get(self, ref: _Ref) -> int | None:
+        if self.values is None:
+            self.values = {(int(m.group(1)), int(m.group(2))): int(m.group(3))
+                           for m in _INTEGER_OBJECT.finditer(self.data)}
+        return self.values.get(tuple(ref))
+
+
+def _check_stream(data, keyword: int, dictionary: dict, where: str,
+                  integers: _IntegerObjects) -> tuple[list[str], int]:
     """Findings for the stream whose `stream` keyword is at keyword, and where to go on."""
     findings = []
     after = keyword + len(b"stream")
@@ -283,7 +293,7 @@ def _check_stream(data, keyword: int, dictionary: dict, where: str) -> tuple[lis
         start = after + 1 if data[after:after + 1] == b"\r" else after
     length = dictionary.get("/Length")
     if isinstance(length, _Ref):
-        length = _indirect_integer(data, length)
+        length = integers.get(length)
     if not isinstance(length, int) or length < 0 or start + length > len(data):
         findings.append(f"{where}: /Length của stream không đọc được hoặc vượt quá tệp")
         end = data.find(b"endstream", start)
@@ -309,6 +319,7 @@ def stream_findings(data) -> list[str]:
     """Every stream of every object in the file's bytes (all revisions), checked against
     ISO 19005-2 6.1.7.1 as PDF/A validators read it. Never raises on damaged input."""
     findings = []
+    integers = _IntegerObjects(data)
     position = 0
     while True:
         header = _OBJ_HEADER.search(data, position)
@@ -322,7 +333,7 @@ def stream_findings(data) -> list[str]:
             continue
         keyword = _skip(data, end)
         if isinstance(value, dict) and data[keyword:keyword + 6] == b"stream":
-            found, position = _check_stream(data, keyword, value, where)
+            found, position = _check_stream(data, keyword, value, where, integers)
             findings += found
         else:
             position = end
