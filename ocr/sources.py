@@ -114,7 +114,7 @@ def _looks_like_text(head: bytes) -> bool:
 
 # The defaults of config.toml's [limits] (pipeline/config.py).
 DEFAULT_MAX_PAGES = 2000
-DEFAULT_MAX_PAGE_CONTENT = 16 << 20
+DEFAULT_MAX_PAGE_CONTENT = 8 << 20
 # A bomb is measured on past the limit, up to this many times it, to name its size.
 _MEASURED_PAST_LIMIT = 16
 
@@ -356,10 +356,10 @@ def _check_decoded_sizes(source: pikepdf.Pdf, limits: _Limits) -> None:
 
 
 # All pages' drawings together, and any stream that is not a drawing or an image (a font, a
-# colour profile), in multiples of [limits] max_page_content_mb: 512 MB and 64 MB by default.
+# colour profile), in multiples of [limits] max_page_content_mb: 256 MB and 64 MB by default.
 # A whole CJK font is 20-30 MB; 500 born-digital pages are some 50 MB of drawing.
 _DOCUMENT_DRAWINGS = 32
-_OTHER_STREAM = 4
+_OTHER_STREAM = 8
 
 
 def _check_other_streams(source: pikepdf.Pdf, checked: set, limits: _Limits) -> None:

@@ -44,10 +44,12 @@ max_page_megapixels = 250
 # Limits against damaged or malicious files (a file past one is refused with its reason); 0 = none.
 # Số trang tối đa của một tệp; tệp dày hơn hãy tách ra. Most pages in one file.
 max_pages = 2000
-# Dung lượng giải nén tối đa của phần vẽ một trang (MB). Trang quét chỉ vài trăm byte, trang văn
+# Dung lượng giải nén tối đa của phần vẽ một trang (MB). Trang quét chỉ vài chục byte, trang văn
 # bản vài chục KB, bản vẽ kỹ thuật dày đặc vài MB; 150 KB nén có thể nở ra 40 MB ("bom giải nén").
-# Largest decoded drawing of one page, in MB (a scan page is bytes, a dense drawing a few MB).
-max_page_content_mb = 16
+# Kiểm tra PDF/A một trang sát giới hạn cần tới khoảng 130 lần dung lượng này trong bộ nhớ.
+# Largest decoded drawing of one page, in MB (a scan page is bytes, a dense drawing a few MB);
+# the PDF/A check of a page at the limit may need some 130 times as much memory.
+max_page_content_mb = 8
 # Bộ nhớ tối đa của mỗi tiến trình đọc tệp hoặc nhận dạng chữ (MB), để một tệp không làm cạn bộ
 # nhớ của cả máy: tệp vượt giới hạn bị từ chối, các tệp khác vẫn được xử lý. Trang lớn nhất nhận
 # được (max_page_megapixels) cần khoảng 2000 MB.
@@ -192,7 +194,7 @@ class OcrSettings:
 @dataclass(frozen=True)
 class LimitSettings:
     max_pages: int = 2000  # 0 = none
-    max_page_content_mb: float = 16
+    max_page_content_mb: float = 8
     memory_limit_mb: int = 4096
 
     @property
