@@ -176,7 +176,8 @@ def _same_identity(status: os.stat_result, job: JobRow) -> bool:
 
 
 def _check_still(folder: int, name: str, taken: _Taken) -> None:
-    """Right before the name is moved or unlinked: is it still the inode checked?"""
+    """Right before the name is moved or unlinked: is it still the inode checked? (What
+    remains is the instant between this look and the rename or unlink: no call does both.)"""
     status = safe_fs.lstat_at(folder, name)
     if status is None or (status.st_dev, status.st_ino) != (taken.dev, taken.ino):
         raise _Moved(errno.ESTALE, f"{name} đã được thay bằng tệp khác ngay lúc chuyển đi")
