@@ -6,17 +6,23 @@ the record, and the affine map from the OCR copy back to the scan lets the text 
 each word on the scan exactly where it is printed.
 
 Orientation: Tesseract's OSD costs more than OCR of a sparse page and misreads upside-down
-Vietnamese, so the page is read here from its ink: text lines give a sharp projection
-profile along one axis (0/180 versus 90/270), and Vietnamese puts far more ink above the
-x-height band (capitals, ascenders, nearly every vowel's marks) than below it (descenders,
-the dot below), which tells upright from upside down. Only when that margin is thin does OCR
-confidence decide.
+Vietnamese, so the page is read here from its letters, and only its letters: connected
+blobs of letter size (not a table's rules, a chart's bars, a drawing's strokes, a photo's
+patches, nor specks). Letters of a line stand closer side by side than lines stand apart
+(0/180 versus 90/270), and Vietnamese puts far more ink above the x-height band (capitals,
+ascenders) than below it (descenders), which tells upright from upside down. A page is
+turned only on evidence: enough letters in enough lines, a clear axis, a clear and agreed
+up. With little text (a chart's labels, a caption) it stays as scanned; with middling
+evidence it stays unless OCR reads the turned copy clearly better (ocr/pages.py).
+
+Blank: a sheet without a single word or number on it. Borders, punch holes and specks
+are no letters; one short line of text is not blank.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -26,8 +32,22 @@ from ocr.results import IDENTITY, Affine
 _ANALYSIS_DPI = 100  # the ink analysis runs on a copy at this resolution
 _MAX_SKEW = 10.0
 _SAMPLE = 60_000  # ink pixels sampled for the skew search: plenty for 0.05° steps
-_BLANK_INK_FRACTION = 0.0015
 _UPSIDE_DOWN_MARGIN = 0.15  # |log(above/below)| under this is "not sure"
+# A letter (or letters run together) in millimetres: longest side, widest short side,
+# longest run; long over short at most; solid blobs (fill) are not letters.
+_LETTER_MIN_MM, _LETTER_MAX_MM, _LETTER_RUN_MM = 1.0, 8.0, 25.0
+_LETTER_ASPECT, _LETTER_FILL = 12.0, 0.85
+_MIN_SKEW_LETTERS = 8  # letters in words before the text's skew is measured at all
+_MIN_LETTERS = 120  # letters in words, and lines, before the page's text may turn it
+_MIN_LINES = 4
+_AXIS_MARGIN = 0.25  # log(sharpness across / down): beyond this the axis is clear
+_LINE_VOTE = 0.2  # a line leans up or down when one side has this share more ink
+_LINES_AGREE = 0.65  # of the lines that lean, the share that must lean the page's way
+_WORD_SPACE_MM = 1.5
+_DASH_MM = 0.6  # strokes no thicker than this and twice as long are rules and dashes
+_AXIS_DOUBT = 0.08  # between the two, OCR confidence has to confirm a turn
+_CONFIDENCE_MARGIN = 8.0  # mean word confidence a turned reading needs over the page as scanned
+_MIN_CONFIRMING_WORDS = 10
 _COLOUR_NOISE = 30  # brightest minus darkest channel a neutral pixel may show (JPEG chroma)
 _COLOUR_LIFT = 2  # how much lighter each further step of colour makes a pixel
 _PEN_HUES = (75, 150)  # OpenCV hues of pen ink kept in the header: cyan, blue, violet (not red seals)
@@ -38,13 +58,15 @@ HEADER_ZONE = 0.4  # the top of the upright page holding number, date, type head
 class Orientation:
     rotation: int  # clockwise degrees to turn the scan upright: 0, 90, 180 or 270
     skew: float  # degrees the upright text is rotated counter-clockwise
-    sure: bool  # False: the up/down evidence was thin, let OCR confidence decide
+    sure: bool  # False: the evidence was thin, OCR confidence decides against the alternative
+    alternative: Orientation | None = None  # read too when not sure; taken only if clearly better
 
 
 @dataclass(frozen=True)
 class PreparedPage:
     image: np.ndarray  # grey uint8 copy for OCR: upright, deskewed, cleaned
     orientation_sure: bool
+    alternative: Orientation | None  # when not sure: the other reading for OCR to try
     rotation: int  # clockwise degrees the scan is turned (its /Rotate) to display upright
     skew: float  # degrees the text lay rotated counter-clockwise on the upright scan
     blank: bool
@@ -163,25 +185,57 @@ def _sample_ink(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ys.astype(np.float64), xs.astype(np.float64)
 
 
-def _above_below(ink: np.ndarray) -> tuple[float, float]:
-    """Ink above and below the x-height band of each text line, summed over the page."""
+def _line_evidence(ink: np.ndarray) -> tuple[int, float, float, int, int]:
+    """Text lines of an upright ink mask; the ink above and below their x-height band,
+    summed over the page; and how many lines have clearly more above (votes up) or below.
+
+    Each line votes on its own: one odd line (a row of digits, a table's ruled row) must
+    not carry the page."""
     rows = ink.sum(axis=1).astype(np.float64)
     if rows.max() <= 0:
-        return 0.0, 0.0
-    in_line = rows > 0.02 * rows.max()
+        return 0, 0.0, 0.0, 0, 0
+    edges = np.diff(np.concatenate(([0], (rows > 0.02 * rows.max()).astype(np.int8), [0])))
+    lines = up = down = 0
     above = below = 0.0
-    start = None
-    for y, inside in enumerate(np.append(in_line, False)):
-        if inside and start is None:
-            start = y
-        elif not inside and start is not None:
-            line = rows[start:y]
-            if line.size >= 4:
-                core = np.nonzero(line >= 0.5 * line.max())[0]
-                above += line[: core[0]].sum()
-                below += line[core[-1] + 1:].sum()
-            start = None
-    return above, below
+    for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        line = rows[start:end]
+        if line.size < 4:
+            continue
+        lines += 1
+        core = np.nonzero(line >= 0.5 * line.max())[0]
+        over, under = line[: core[0]].sum(), line[core[-1] + 1:].sum()
+        above, below = above + over, below + under
+        if over + under > 0 and abs(over - under) >= _LINE_VOTE * (over + under):
+            up, down = up + (over > under), down + (under > over)
+    return lines, above, below, up, down
+
+
+def _without_dashes(upright: np.ndarray, dpi: float) -> np.ndarray:
+    """Upright text ink without flat strokes: pieces of a table's rules, underlines, dashes
+    and hyphens lie on or under the x-height band and would read as descenders."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(upright.astype(np.uint8), connectivity=8)
+    height, width = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH]
+    thin = max(2, round(_DASH_MM * dpi / 25.4))
+    # flat strokes, and hairlines upright (a rule's pieces; also l, i and 1, which are as tall
+    # above the band as below it once a rule's piece stands beside them)
+    drop = ((height <= thin) & (width >= 2 * height)) | (width <= thin)
+    drop[0] = True  # the background
+    return ~drop[labels]
+
+
+def _axis_margin(text: np.ndarray, letters: int, dpi: float) -> float:
+    """log(letters joined across / letters joined down) when each is grown by a word
+    space: letters and words of a line lie closer side by side than lines lie apart,
+    also in a table whose columns line up as sharply as its rows."""
+    reach = max(3, round(_WORD_SPACE_MM * dpi / 25.4))
+    mask = text.astype(np.uint8)
+
+    def joined(kernel: np.ndarray) -> int:
+        return letters - (cv2.connectedComponents(cv2.dilate(mask, kernel), connectivity=8)[0] - 1)
+
+    across = joined(np.ones((1, reach), np.uint8))
+    down = joined(np.ones((reach, 1), np.uint8))
+    return math.log((across + 1) / (down + 1))
 
 
 def _rotate_small(ink: np.ndarray, angle: float) -> np.ndarray:
@@ -190,29 +244,122 @@ def _rotate_small(ink: np.ndarray, angle: float) -> np.ndarray:
     return cv2.warpAffine(ink.astype(np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST) > 0
 
 
-def detect_orientation(ink: np.ndarray) -> Orientation:
-    """Rotation and skew of the text on an ink mask (see the module's docstring)."""
-    ys, xs = _sample_ink(ink)
-    if ys.size < 200:
-        return Orientation(0, 0.0, True)
-    skew_rows, score_rows = _best_skew(ys, xs)
-    # Lines running top to bottom: the same search with the axes swapped.
-    skew_cols, score_cols = _best_skew(xs, -ys)
-    sideways = score_cols > score_rows
+def text_ink(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, int, int]:
+    """The ink of letter-like components only; how many there are; and how many of them
+    stand beside another (letters of a word, digits of a number).
+
+    A letter is a connected blob of ink a few millimetres long, not solid: that leaves out
+    the rules and grids of a table, the bars and axes of a chart, the strokes of a drawing
+    and the patches of a photo, whose shapes say nothing about which way is up, and the
+    specks of dust and sensor noise, which are smaller than any letter.
+    """
+    mm = dpi / 25.4
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    width, height, area = (stats[1:, k].astype(np.float64) for k in
+                           (cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
+    long_side, short_side = np.maximum(width, height), np.minimum(width, height)
+    fill = area / (width * height)
+    letter = ((long_side >= _LETTER_MIN_MM * mm) & (long_side <= _LETTER_RUN_MM * mm)
+              & (short_side <= _LETTER_MAX_MM * mm) & (long_side <= _LETTER_ASPECT * np.maximum(short_side, 2))
+              & ((fill <= _LETTER_FILL) | (short_side < 4)))
+    keep = np.concatenate(([False], letter))
+    mask = keep[labels]
+    letters = int(letter.sum())
+    if letters < 2:
+        return mask, letters, 0
+    # Letters of one word or number lie within a millimetre of each other: grown by that
+    # much they join, while a lone blob stays alone.
+    reach = 2 * max(1, int(round(mm))) + 1
+    grown = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
+    _, groups = cv2.connectedComponents(grown, connectivity=8)
+    # each letter once, with the group it fell in
+    pairs = np.unique(labels[mask].astype(np.int64) * (int(groups.max()) + 1) + groups[mask])
+    group = pairs % (int(groups.max()) + 1)
+    per_group = np.bincount(group)
+    return mask, letters, int((per_group[group] >= 2).sum())
+
+
+@dataclass(frozen=True)
+class OrientationReading:
+    """What the ink says about the page's orientation, and how strongly."""
+
+    orientation: Orientation
+    letters: int  # letter-like components
+    paired: int  # letters beside another letter: in a word, a number
+    lines: int  # text lines across the page as the guess turns it
+    axis_margin: float  # log(sharpness of lines across / of lines down); < 0: sideways
+    up_margin: float  # log(ink above / ink below the x-height band) as the axis turns it
+
+
+def _normalised_sharpness(ys: np.ndarray, xs: np.ndarray, angle: float, extent: int) -> float:
+    """Profile sharpness over that of the same ink spread evenly across the page (extent
+    pixels along the profile): on a tall page an even scatter, a photo, is otherwise
+    sharper across its narrow width than along its height."""
+    theta = math.radians(angle)
+    projected = np.round(ys * math.cos(theta) + xs * math.sin(theta)).astype(np.int64)
+    return _profile_sharpness(projected) * extent / float(projected.size) ** 2
+
+
+def read_orientation(ink: np.ndarray, dpi: float = _ANALYSIS_DPI) -> OrientationReading:
+    """The page's orientation from its letters, with the evidence for it.
+
+    A page is turned only where its text says so: enough letters in lines, lines clearly
+    sharper along one axis than along the other, and clearly more ink above the x-height
+    band than below it. With little text the page stays as scanned (rotation 0); with some
+    evidence but not enough, it stays as scanned unless OCR reads the ink's guess clearly
+    better (sure=False, the guess as the alternative).
+    """
+    text, letters, paired = text_ink(ink, dpi)
+    if paired < _MIN_SKEW_LETTERS:
+        return OrientationReading(Orientation(0, 0.0, True), letters, paired, 0, 0.0, 0.0)
+    axis_margin = _axis_margin(text, letters, dpi)
+    sideways = axis_margin < 0
+    ys, xs = _sample_ink(text)
+    # Turned a quarter, the page turned back clockwise has its lines left to right.
     if sideways:
-        # Turned a quarter: look at the page turned back clockwise, its lines then run
-        # left to right (either upright or upside down).
-        upright = np.ascontiguousarray(np.rot90(ink, k=-1))
-        skew = skew_cols
-        base = 90
+        skew_rows, (skew, _) = 0.0, _best_skew(xs, -ys)
+        upright, base = np.ascontiguousarray(np.rot90(text, k=-1)), 90
     else:
-        upright, skew, base = ink, skew_rows, 0
-    above, below = _above_below(_rotate_small(upright, skew))
-    if above <= 0 or below <= 0:
-        return Orientation(base, skew, False)
-    margin = math.log(above / below)
-    rotation = base if margin > 0 else (base + 180) % 360
-    return Orientation(rotation, skew, abs(margin) >= _UPSIDE_DOWN_MARGIN)
+        (skew_rows, _), upright, base = _best_skew(ys, xs), text, 0
+        skew = skew_rows
+    lines, above, below, up, down = _line_evidence(_without_dashes(_rotate_small(upright, skew), dpi))
+    up_margin = math.log(above / below) if above > 0 and below > 0 else 0.0
+    guess = Orientation(base if up_margin >= 0 else (base + 180) % 360, skew, True)
+    # the lines agree with the page's sum: most of those that lean, lean its way
+    agree = (up if up_margin >= 0 else down) >= _LINES_AGREE * (up + down) and (up + down) >= _MIN_LINES
+    # As scanned: the rows' skew still levels its text when the lines run across.
+    kept = Orientation(0, skew_rows, True)
+
+    def found(orientation: Orientation) -> OrientationReading:
+        return OrientationReading(orientation, letters, paired, lines, axis_margin, up_margin)
+
+    clear_axis = abs(axis_margin) >= _AXIS_MARGIN
+    clear_up = abs(up_margin) >= _UPSIDE_DOWN_MARGIN and agree
+    if paired < _MIN_LETTERS or lines < _MIN_LINES:
+        return found(kept)
+    if guess.rotation == 0:
+        flipped = Orientation(180, skew_rows, True)
+        return found(kept if clear_up else replace(kept, sure=False, alternative=flipped))
+    if clear_axis and clear_up:
+        return found(guess)
+    if clear_axis or clear_up or abs(axis_margin) >= _AXIS_DOUBT:
+        return found(replace(kept, sure=False, alternative=guess))
+    return found(kept)
+
+
+def confirms_turn(kept: tuple[float | None, int], turned: tuple[float | None, int]) -> bool:
+    """Does OCR read the alternative orientation clearly better than the page as kept?
+    Each side: (mean word confidence, number of words). A chart or a photo reads as junk
+    both ways, a few points apart: that is no reason to turn it."""
+    (kept_confidence, _), (turned_confidence, turned_words) = kept, turned
+    if turned_confidence is None or turned_words < _MIN_CONFIRMING_WORDS:
+        return False
+    return turned_confidence >= (kept_confidence or 0.0) + _CONFIDENCE_MARGIN
+
+
+def detect_orientation(ink: np.ndarray, dpi: float = _ANALYSIS_DPI) -> Orientation:
+    """Rotation and skew of the text on an ink mask (see the module's docstring)."""
+    return read_orientation(ink, dpi).orientation
 
 
 def turn_clockwise(pixels: np.ndarray, degrees: int) -> np.ndarray:
@@ -292,14 +439,20 @@ def prepare_page(pixels: np.ndarray, dpi: float, *, orientation: Orientation | N
     """The OCR copy of a page image (as displayed), with what was found about the sheet."""
     grey = to_grey(pixels) if steps.drop_colour_ink or pixels.ndim == 2 else cv2.cvtColor(
         np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
-    ink, _ = _ink_mask(grey, dpi)
-    blank = ink.mean() < _BLANK_INK_FRACTION
+    ink, scale = _ink_mask(grey, dpi)
+    # Blank only without a single word or number on it: borders, holes and specks are not
+    # letters, and the sheet is archived all the same, only without text.
     if orientation is None:
-        orientation = Orientation(0, 0.0, True) if blank else detect_orientation(ink)
+        reading = read_orientation(ink, dpi * scale)
+        blank = reading.paired == 0
+        orientation = reading.orientation
         if not steps.orientation:
-            orientation = Orientation(0, orientation.skew, True)
+            orientation = Orientation(0, orientation.skew if orientation.rotation == 0 else 0.0, True)
         if not steps.deskew:
-            orientation = Orientation(orientation.rotation, 0.0, orientation.sure)
+            orientation = replace(orientation, skew=0.0, alternative=orientation.alternative and replace(
+                orientation.alternative, skew=0.0))
+    else:
+        blank = text_ink(ink, dpi * scale)[2] == 0
     upright = turn_clockwise(grey, orientation.rotation)
     if steps.keep_header_ink and steps.drop_colour_ink and pixels.ndim == 3:
         upright = keep_header_ink(upright, turn_clockwise(to_grey(pixels, keep_ink=True), orientation.rotation))
@@ -308,6 +461,7 @@ def prepare_page(pixels: np.ndarray, dpi: float, *, orientation: Orientation | N
     return PreparedPage(
         image=level,
         orientation_sure=orientation.sure,
+        alternative=None if orientation.sure else orientation.alternative,
         rotation=orientation.rotation,
         skew=round(orientation.skew, 2),
         blank=bool(blank),

@@ -22,7 +22,7 @@ from pdf2image import convert_from_path
 from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
 from PIL import Image
 
-from ocr.cleanup import ALL_STEPS, CleanupSteps, Orientation, PreparedPage, prepare_page
+from ocr.cleanup import ALL_STEPS, CleanupSteps, PreparedPage, confirms_turn, prepare_page
 from ocr.colour import ocr_pixels
 from ocr.errors import CorruptFile
 from ocr.memory import is_out_of_memory, limit_memory, too_much_memory
@@ -93,13 +93,13 @@ def _ocr_page(job: PageJob, steps: CleanupSteps) -> OcrPage:
             return OcrPage(width=width, height=height, dpi=job.dpi, lines=(), blank=True,
                            engine=f"tesseract {tesseract_version()} -l {job.language}")
         result = _recognise(prepared, job, work)
-        if not prepared.orientation_sure:
-            # The ink left up and down in doubt: read it the other way up too, keep the
-            # reading Tesseract is more confident of.
-            flipped = prepare_page(pixels, job.dpi, steps=steps, orientation=Orientation(
-                (prepared.rotation + 180) % 360, prepared.skew, True))
-            other = _recognise(flipped, job, work)
-            if (other.mean_confidence or 0) > (result.mean_confidence or 0):
+        if not prepared.orientation_sure and prepared.alternative is not None:
+            # The ink's evidence for a turn was middling: read the page turned too, and turn
+            # it only if Tesseract reads it that way clearly better (ocr/cleanup.py).
+            turned = prepare_page(pixels, job.dpi, steps=steps, orientation=prepared.alternative)
+            other = _recognise(turned, job, work)
+            if confirms_turn((result.mean_confidence, len(result.words)),
+                             (other.mean_confidence, len(other.words))):
                 result = other
         return result
 
