@@ -128,7 +128,7 @@ class Event:
 @dataclass(frozen=True)
 class PageRecord:
     number: int
-    text_source: str  # "ocr" or "existing"
+    text_source: str  # "ocr", "redone-ocr" (a scanner's text layer replaced) or "kept" ("existing" before)
     dpi: float | None
     width_px: int | None
     height_px: int | None

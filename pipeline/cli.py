@@ -164,7 +164,7 @@ def cmd_ingest(args) -> int:
     failures = broken_signatures = 0
     with Catalog(home.catalog_path) as catalog, _open_search_index(home, config.index_engine, catalog) as index, \
             _agency_signer(config, home) as signer:
-        options = IngestOptions(force_ocr=args.force_ocr, signer=signer)
+        options = IngestOptions(force_ocr=args.force_ocr, signer=signer, accept_damaged=args.accept_damaged)
         archive = ArchiveStore(home.archive_dir)
         for name in args.files:
             # Opened by the name as given (a share may hold NFD names); recorded in NFC.
@@ -200,14 +200,18 @@ def cmd_ingest(args) -> int:
             verdict = result.input_signature or {}
             broken = verdict.get("status") in BROKEN_SIGNATURE
             broken_signatures += broken
+            damaged = (result.metadata or {}).get("damaged") if not result.duplicate else None
             if args.json:
                 _print_json(_document_json(result))
             elif result.duplicate:
                 print(f"= {label}: đã có trong kho (mã {result.id}), không lưu lại")
             else:
                 number = result.metadata.get("number")
-                print(f"{'⚠' if broken else '✓'} {label} → mã {result.id}, {result.page_count} trang"
+                print(f"{'⚠' if broken or damaged else '✓'} {label} → mã {result.id}, {result.page_count} trang"
                       + (f", số {number}" if number else ""))
+                if damaged:  # archived as far as it could be read: never a plain ✓
+                    print(f"  ⚠ PDF bị hỏng: khai báo {damaged['declared_pages']} trang, lưu {damaged['read_pages']} "
+                          f"trang đọc được ({'; '.join(damaged['reasons'])}); cần kiểm tra lại với bản giấy")
                 _print_header_warnings(result)
             if not args.json and verdict.get("status", "none") != "none":
                 mark = "⚠" if verdict["status"] != "valid" else "✓"
@@ -253,6 +257,7 @@ def cmd_show(args) -> int:
     print(f"  Số ký hiệu: {meta.get('number') or '(chưa đọc được)'}")
     print("\n".join(show_lines(meta, duplicates)))
     print(f"  Số trang:   {row.page_count}")
+    print(f"  Nguồn chữ:  {_text_sources_line(pages)}")
     print(f"  Nhận lúc:   {row.received_at}")
     print(f"  Bản PDF/A:  {archive.path(row.pdfa_file)}")
     print(f"              SHA-256 {row.pdfa_sha256}")
@@ -264,6 +269,18 @@ def cmd_show(args) -> int:
     for event in events:
         print(f"    {event.at}  {event.step:<9} {event.outcome}")
     return EXIT_OK
+
+
+_TEXT_SOURCE_NAMES = {"ocr": "nhận dạng (OCR)", "redone-ocr": "nhận dạng lại (bỏ lớp chữ ẩn cũ của máy quét)",
+                      "kept": "giữ lớp chữ có sẵn", "existing": "giữ lớp chữ có sẵn"}
+
+
+def _text_sources_line(pages) -> str:
+    """Where each page's text came from, pages grouped by source: `trang 1, 3: nhận dạng (OCR)`."""
+    groups: dict[str, list[str]] = {}
+    for p in pages:
+        groups.setdefault(_TEXT_SOURCE_NAMES.get(p.text_source, p.text_source), []).append(str(p.number))
+    return "; ".join(f"trang {', '.join(numbers)}: {name}" for name, numbers in groups.items())
 
 
 def _print_header_warnings(result: ArchivedDocument) -> None:
@@ -638,6 +655,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--json", action="store_true", help="in mỗi tài liệu một dòng JSON")
     ingest.add_argument("--force-ocr", action="store_true",
                         help="nhận dạng lại cả PDF đã có lớp chữ (bỏ lớp chữ cũ)")
+    ingest.add_argument("--accept-damaged", action="store_true",
+                        help="PDF bị hỏng hoặc bị cắt cụt: vẫn lưu các trang đọc được, ghi lại hư hỏng, đánh dấu cần kiểm tra")
     ingest.set_defaults(handler=cmd_ingest)
 
     show = commands.add_parser("show", parents=[common], help="xem một tài liệu")

@@ -33,8 +33,12 @@ from ocr.cpus import available_cpus
 from ocr.errors import TooManyPixels
 from ocr.pages import PageJob, ocr_pages
 from ocr.pdfa import DocumentInfo, PdfaReport, add_text_layers, write_pdfa
-from ocr.pdfpages import full_page_jpeg, has_text, image_dpi, page_geometry, strip_invisible_text
+from ocr.normalise import unembedded_fonts
+from ocr.pdfpages import full_page_jpeg, image_dpi, page_geometry
 from ocr.results import OcrPage
+from ocr.scannertext import NONE as NO_TEXT
+from ocr.scannertext import VISIBLE as VISIBLE_TEXT
+from ocr.scannertext import strip_invisible_text, text_layer_kind
 from ocr.sources import LoadedSource, load_source, rasterise_page, sniff_format
 from ocr.tesseract import check_languages
 from pipeline import __version__
@@ -85,6 +89,10 @@ class IngestOptions:
     # An open signing.sign.AgencySigner shared by many documents (the token logged in once);
     # None: the configured identity is opened for this document alone.
     signer: AgencySigner | None = None
+    # A damaged PDF (ocr/damage.py) is archived as far as it can be read, the damage recorded
+    # and the record flagged for review, instead of being refused (--accept-damaged, a
+    # profile's accept_damaged = true).
+    accept_damaged: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,9 @@ class Job:
     original_size: int = 0
     loaded: LoadedSource | None = None
     page_dpis: list[float] = field(default_factory=list)
-    pages_with_text: set[int] = field(default_factory=set)
+    pages_with_text: set[int] = field(default_factory=set)  # visible text, kept
+    redone_text_pages: set[int] = field(default_factory=set)  # an old text layer replaced by our OCR
+    rasterised_pages: dict[int, list[str]] = field(default_factory=dict)  # page number -> unembedded fonts
     ocr: dict[int, OcrPage] = field(default_factory=dict)
     page_texts: list[str] = field(default_factory=list)
     pdfa_path: Path | None = None
@@ -150,7 +160,8 @@ def load_pages(job: Job) -> None:
     max_pixels = int(job.config.ocr.max_page_megapixels * 1_000_000)
     limits = job.config.limits
     job.loaded = load_source(job.original_copy, max_pixels=max_pixels, max_pages=limits.max_pages,
-                             max_page_content=limits.max_page_content)
+                             max_page_content=limits.max_page_content, accept_damaged=job.options.accept_damaged)
+    _record_input_changes(job)
     force = job.options.force_ocr or job.config.ocr.force_ocr
     for index, page in enumerate(job.loaded.pdf.pages):
         dpi = image_dpi(page)
@@ -161,22 +172,50 @@ def load_pages(job: Job) -> None:
         if pixels > max_pixels:
             raise TooManyPixels(f"trang {index + 1}: trang quá lớn để nhận dạng ({pixels / 1e6:.0f} triệu điểm ảnh)")
         job.page_dpis.append(dpi)
-        if has_text(page) and not force:
+        kind = text_layer_kind(page) if job.format == "pdf" else NO_TEXT
+        if kind == VISIBLE_TEXT and not force:
             job.pages_with_text.add(index)
-    if force and job.format == "pdf":
-        _strip_existing_text(job)
+        elif kind != NO_TEXT:
+            job.redone_text_pages.add(index)
+    _strip_old_text(job)
+    _rasterise_unembedded(job)
     job.event("loaded", pages=len(job.page_dpis), kept_text_pages=sorted(i + 1 for i in job.pages_with_text),
+              redone_text_pages=sorted(i + 1 for i in job.redone_text_pages),
               **({"notes": list(job.loaded.notes)} if job.loaded.notes else {}))
 
 
-def _strip_existing_text(job: Job) -> None:
-    """--force-ocr: drop an old text layer so the new one is the only one.
+def _record_input_changes(job: Job) -> None:
+    """What the archive copy left out or drew into its pages, and a damaged file's damage
+    (accepted by the profile or --accept-damaged): in the audit trail and the record."""
+    if job.loaded.normalised:
+        job.event("normalised", **job.loaded.normalised)
+    if job.loaded.damage is not None:
+        job.event("damaged", "warning", message=job.loaded.damage.message(), **job.loaded.damage.as_detail())
 
-    A page whose text is visible (a born-digital page) cannot lose its text without losing
-    what it shows; it is replaced by an image of itself, as OCRmyPDF's --force-ocr does.
+
+def _rasterise_unembedded(job: Job) -> None:
+    """PDF/A needs every font a page uses embedded, and a font cannot be embedded from
+    here: a page kept with visible text in such a font (a born-digital page, a form or
+    annotation drawn into the page in Helvetica) is carried over as an image of itself at
+    its own resolution, and OCR'd."""
+    for index in sorted(job.pages_with_text):
+        fonts = unembedded_fonts(job.loaded.pdf.pages[index])
+        if fonts:
+            rasterise_page(job.loaded.pdf, index, dpi=job.page_dpis[index], work=job.staging)
+            job.pages_with_text.discard(index)
+            job.rasterised_pages[index + 1] = sorted(set(fonts))
+
+
+def _strip_old_text(job: Job) -> None:
+    """Take the old text layer off the pages OCR'd again, so ours is the only one.
+
+    A scanner's invisible OCR layer is taken out of the drawing (the images untouched), as
+    OCRmyPDF's --redo-ocr does. A page whose text is visible (a born-digital page, under
+    --force-ocr) cannot lose its text without losing what it shows; it is replaced by an
+    image of itself, as OCRmyPDF's --force-ocr does.
     """
-    for index, page in enumerate(job.loaded.pdf.pages):
-        if has_text(page) and not strip_invisible_text(page):
+    for index in sorted(job.redone_text_pages):
+        if not strip_invisible_text(job.loaded.pdf.pages[index]):
             rasterise_page(job.loaded.pdf, index, dpi=job.page_dpis[index], work=job.staging)
 
 
@@ -343,18 +382,41 @@ def _found_metadata(job: Job) -> dict:
         "language": job.config.language,
         "agency": job.config.agency_name,
         "page_count": len(job.page_dpis),
-        "text_source": "existing" if not job.ocr else ("ocr" if not job.pages_with_text else "mixed"),
+        # one page's source for all of them, or "mixed"
+        "text_source": sources.pop() if len(sources := set(_text_sources(job))) == 1 else "mixed",
         # Blank sheets are kept (an archive keeps every sheet) and named here.
         "blank_pages": sorted(i + 1 for i, ocr in job.ocr.items() if ocr.blank),
         # number, issue_date, doc_type, summary, issuing_body ... with each field's detail
         **{k: v for k, v in _header_metadata(job).items() if k != "number" or v},
+        **_input_changes(job),
     }
+
+
+def _input_changes(job: Job) -> dict:
+    """What the archive copy did with the input's forms, annotations, page extras and
+    damage (ocr/normalise.py, ocr/damage.py): only what happened, absent otherwise."""
+    found = {}
+    if job.loaded is not None and job.loaded.normalised:
+        found["input_changes"] = job.loaded.normalised
+    if job.rasterised_pages:
+        found["rasterised_pages"] = {str(n): {"reason": "phông chữ không nhúng", "fonts": fonts}
+                                     for n, fonts in sorted(job.rasterised_pages.items())}
+    if job.loaded is not None and job.loaded.damage is not None:
+        found["damaged"] = job.loaded.damage.as_detail()
+    return found
 
 
 def _header_metadata(job: Job) -> dict:
     if job.header is None:
         return {}
     return header_metadata(job.header, job.config.records.review_threshold)
+
+
+def _text_sources(job: Job) -> list[str]:
+    """Per page: "ocr" (no text before), "redone-ocr" (an old text layer, a scanner's OCR,
+    replaced by ours) or "kept" (visible text of a born-digital page)."""
+    return ["kept" if i not in job.ocr else "redone-ocr" if i in job.redone_text_pages else "ocr"
+            for i in range(len(job.page_dpis))]
 
 
 def _page_records(job: Job) -> list[PageRecord]:
@@ -364,7 +426,7 @@ def _page_records(job: Job) -> list[PageRecord]:
         records.append(
             PageRecord(
                 number=index + 1,
-                text_source="ocr" if ocr else "existing",
+                text_source=_text_sources(job)[index],
                 dpi=round(job.page_dpis[index], 2),
                 width_px=ocr.width if ocr else None,
                 height_px=ocr.height if ocr else None,
