@@ -91,7 +91,7 @@ def documents(identity, tmp_path_factory):
     home = folder / "sohoa-data"
     assert run_sohoa(home, "init").returncode == 0
     configure(home, trust_roots=[str(root)])
-    return {"folder": folder, "home": home, "signed": signed,
+    return {"folder": folder, "home": home, "root": root, "signed": signed,
             "owner": sign(signer, encrypted.getvalue(), user_password="")}
 
 
@@ -237,3 +237,20 @@ def test_an_unsigned_input_says_none(documents):
     assert done.returncode == 0, done.stderr
     (result,) = json_lines(done.stdout)
     assert result["input_signature"]["status"] == "none"
+
+
+def test_the_watch_service_reports_the_verdict_too(documents, tmp_path):
+    """A tampered signed PDF dropped in an inbox: archived as received, and the service says
+    so on its console and in its log (event=input-signature status=modified)."""
+    from tests.test_watch_support import Service, make_home, wait_for
+
+    home = make_home(tmp_path / "sohoa-data")
+    configure(home, trust_roots=[str(documents["root"])])
+    with Service(home) as service:
+        write(home / "inbox" / "van-ban-den", "bị-sửa-khi-chuyển.pdf", _tampered(documents["signed"]))
+        wait_for(lambda: "event=input-signature" in service.log(), 120, "the verdict in the log")
+        line = next(line for line in service.log().splitlines() if "event=input-signature" in line)
+        assert "status=modified" in line and "bị-sửa-khi-chuyển.pdf" in line, line
+        wait_for(lambda: "tệp đã bị sửa sau khi" in service.output(), 20, "the verdict on the console")
+        assert any(line.strip().startswith("⚠ ") and "bị-sửa-khi-chuyển.pdf" in line
+                   for line in service.output().splitlines() if "tệp đã bị sửa" in line), service.output()

@@ -358,6 +358,12 @@ class Desk(threading.Thread):
             self.emit("done", f"✓ {job.source_path} → mã {done.document_id}, {done.page_count} trang",
                       job=job_id, file=job.source_path, document=done.document_id, pages=done.page_count,
                       recovered=done.outcome == "recovered" or None, seconds=_seconds_since(job.started_at))
+            verdict = done.input_signature or {}
+            if verdict.get("status", "none") != "none":  # a PDF that arrived signed: its verdict
+                broken = verdict["status"] in ("modified", "invalid")
+                self.emit("input-signature", f"  {'✓' if verdict['status'] == 'valid' else '⚠'} {job.source_path}: "
+                          f"{verdict['message']}", level=logging.WARNING if broken else logging.INFO, job=job_id,
+                          file=job.source_path, document=done.document_id, status=verdict["status"])
         elif done.outcome == "duplicate":
             self.store.finish(job_id, "duplicate", document_id=done.document_id)
             self.emit("duplicate", f"= {job.source_path}: đã có trong kho (mã {done.document_id}), chuyển vào duplicate/",

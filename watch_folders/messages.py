@@ -58,3 +58,4 @@ class WorkDone:
     error_code: str | None = None
     reason: str | None = None
     details: str | None = None  # traceback, for the log only
+    input_signature: dict | None = None  # the verdict on a received signed PDF (pipeline.ingest)

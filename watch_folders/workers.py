@@ -317,11 +317,13 @@ def _work(order: WorkOrder, conn: Connection, home, config, catalog, archive, in
             raise
         return _failure(order.job_id, error)
     if not result.duplicate:
-        return WorkDone(order.job_id, "archived", result.id, result.page_count)
+        return WorkDone(order.job_id, "archived", result.id, result.page_count,
+                        input_signature=result.input_signature)
     intake = result.metadata.get("intake") if isinstance(result.metadata, dict) else None
     if isinstance(intake, dict) and intake.get("job") == order.job_id:
         # Our own earlier attempt committed its record before the service died.
-        return WorkDone(order.job_id, "recovered", result.id, result.page_count)
+        return WorkDone(order.job_id, "recovered", result.id, result.page_count,
+                        input_signature=result.input_signature)
     return WorkDone(order.job_id, "duplicate", result.id, result.page_count)
 
 
