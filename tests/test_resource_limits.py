@@ -23,7 +23,7 @@ from ocr.pdfpages import drawing_size, has_text, image_dpi
 from ocr.streamsize import decoded_size
 from pipeline.home import Home
 from tests.conftest import SOHOA, run_sohoa
-from tests.test_watch_support import Service, jobs, make_home, tiny_scan, wait_settled
+from tests.test_watch_support import Service, make_home, tiny_scan, wait_settled
 from watch_folders.eventlog import EventLog
 from watch_folders.service import Dispatcher
 from watch_folders.settings import load_watch_settings
@@ -253,11 +253,22 @@ def test_a_file_over_the_page_limit_is_refused_at_load(tmp_path):
     assert len(errors) == 2, result.stderr
     for path, line in zip((pdf, tiff), errors):
         assert str(path) in line and "6 trang, vượt giới hạn 5 trang" in line and "max_pages" in line
-    # Refused at load, before any page is rendered or read (OCR of 12 pages takes longer):
-    # the message is load_source's, and nothing was archived.
-    assert elapsed < 60
+    # Refused at load (the message is load_source's), before any page is rendered or read:
+    # nothing archived, and in seconds, not the minutes of rendering every page.
+    assert elapsed < 120
     assert run_sohoa(home, "show", "1").returncode == 1
     assert run_sohoa(home, "ingest", str(allowed)).returncode == 0
+
+
+def test_the_default_page_limit_refuses_a_ten_thousand_page_file_at_once(tmp_path):
+    """10,000 blank pages took 509 s, one pdftoppm per page re-reading the whole file."""
+    home = tmp_path / "home"
+    started = time.monotonic()
+    result = run_sohoa(home, "ingest", str(blank_pdf(tmp_path / "mười-nghìn.pdf", 10_000)))
+    assert result.returncode == 1
+    assert "tệp có 10000 trang, vượt giới hạn 2000 trang" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 2  # the new home's notice, then the one line
+    assert time.monotonic() - started < 120
 
 
 def test_limits_are_checked_in_config(tmp_path):
