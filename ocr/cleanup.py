@@ -15,8 +15,10 @@ turned only on evidence: enough letters in enough lines, a clear axis, a clear a
 up. With little text (a chart's labels, a caption) it stays as scanned; with middling
 evidence it stays unless OCR reads the turned copy clearly better (ocr/pages.py).
 
-Blank: a sheet without a single word or number on it. Borders, punch holes and specks
-are no letters; one short line of text is not blank.
+Blank: a sheet without a single word or number on it and with next to no ink (what is
+left after borders, punch holes and the paper's tone). One short line of text is not blank,
+nor is a photo without any text, nor a page whose dpi tag is so wrong that its letters
+measure out of letter size.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from ocr.results import IDENTITY, Affine
 _ANALYSIS_DPI = 100  # the ink analysis runs on a copy at this resolution
 _MAX_SKEW = 10.0
 _SAMPLE = 60_000  # ink pixels sampled for the skew search: plenty for 0.05° steps
+_BLANK_INK_FRACTION = 0.0015  # more ink than this is never blank, letters or not
+_SPECK_PIXELS = 4  # blobs this small at the analysis resolution are noise, not ink
 _UPSIDE_DOWN_MARGIN = 0.15  # |log(above/below)| under this is "not sure"
 # A letter (or letters run together) in millimetres: longest side, widest short side,
 # longest run; long over short at most; solid blobs (fill) are not letters.
@@ -347,6 +351,14 @@ def read_orientation(ink: np.ndarray, dpi: float = _ANALYSIS_DPI) -> Orientation
     return found(kept)
 
 
+def _ink_beyond_specks(ink: np.ndarray) -> float:
+    """Share of the page inked by more than sensor noise and dust (a few pixels at 100 dpi)."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] > _SPECK_PIXELS
+    keep[0] = False
+    return float(keep[labels].mean())
+
+
 def confirms_turn(kept: tuple[float | None, int], turned: tuple[float | None, int]) -> bool:
     """Does OCR read the alternative orientation clearly better than the page as kept?
     Each side: (mean word confidence, number of words). A chart or a photo reads as junk
@@ -440,11 +452,11 @@ def prepare_page(pixels: np.ndarray, dpi: float, *, orientation: Orientation | N
     grey = to_grey(pixels) if steps.drop_colour_ink or pixels.ndim == 2 else cv2.cvtColor(
         np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
     ink, scale = _ink_mask(grey, dpi)
-    # Blank only without a single word or number on it: borders, holes and specks are not
-    # letters, and the sheet is archived all the same, only without text.
+    # Blank only without a single word or number on it (borders, holes and specks are not
+    # letters) and without ink; the sheet is archived all the same, only without text.
     if orientation is None:
         reading = read_orientation(ink, dpi * scale)
-        blank = reading.paired == 0
+        blank = reading.paired == 0 and _ink_beyond_specks(ink) < _BLANK_INK_FRACTION
         orientation = reading.orientation
         if not steps.orientation:
             orientation = Orientation(0, orientation.skew if orientation.rotation == 0 else 0.0, True)
@@ -452,7 +464,7 @@ def prepare_page(pixels: np.ndarray, dpi: float, *, orientation: Orientation | N
             orientation = replace(orientation, skew=0.0, alternative=orientation.alternative and replace(
                 orientation.alternative, skew=0.0))
     else:
-        blank = text_ink(ink, dpi * scale)[2] == 0
+        blank = text_ink(ink, dpi * scale)[2] == 0 and _ink_beyond_specks(ink) < _BLANK_INK_FRACTION
     upright = turn_clockwise(grey, orientation.rotation)
     if steps.keep_header_ink and steps.drop_colour_ink and pixels.ndim == 3:
         upright = keep_header_ink(upright, turn_clockwise(to_grey(pixels, keep_ink=True), orientation.rotation))

@@ -224,3 +224,21 @@ def test_no_real_scan_page_is_turned_or_blank(name, tmp_path):
         else:  # in doubt: OCR reads both ways, at the page's own resolution, as ingest does
             result = ocr_page(PageJob(base, index + 1, dpi, "vie"))
             assert result.rotation == 0, (name, index + 1)
+
+
+def test_a_photo_without_any_text_is_not_blank():
+    image = Image.new("L", SIZE, 255)
+    image.paste(Image.fromarray(_photo(SIZE[0] - 400, SIZE[1] - 600, 3)), (200, 300))
+    page = _scanned(image, "photo-no-caption")
+    prepared = prepare_page(np.asarray(page.image), page.dpi)
+    assert not prepared.blank
+    assert prepared.rotation == 0
+
+
+def test_a_text_page_with_a_wrong_dpi_tag_is_not_blank_nor_turned():
+    """Letters are measured in millimetres: a 200-dpi scan tagged 600 dpi has its letters
+    a third of a letter's size. The page is then read as scanned, never dropped as blank."""
+    page = degraded.turn(_sheet("thong_bao_05"), 180)
+    prepared = prepare_page(np.asarray(page.image), 600)
+    assert not prepared.blank
+    assert prepared.rotation == 0
