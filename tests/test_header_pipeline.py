@@ -328,15 +328,16 @@ def test_set_on_a_missing_document_and_a_bad_default_say_so_in_one_line(desk, tm
     assert done.returncode == 1 and "config.toml" in done.stderr and "access_mode" in done.stderr
 
 
-def test_a_pdf_with_its_own_text_layer_is_read_from_that_layers_words(tmp_path):
-    """No OCR of ours: the words and their positions come from the PDF's text layer."""
+def test_a_pdf_with_a_scanners_text_layer_is_read_from_our_ocr_of_it(tmp_path):
+    """The scanner's invisible layer is replaced by our OCR (issue 12 point 3), whose words
+    and positions the header is read from."""
     home = tmp_path / "sohoa-data"
     source = scans.write_searchable_pdf(tmp_path / "quyết-định-15.pdf", scans.render_page("quyet_dinh_15"))
     done = run_sohoa(home, "ingest", "--json", str(source))
     assert done.returncode == 0, done.stderr
     (result,) = json_lines(done.stdout)
     metadata = result["metadata"]
-    assert metadata["text_source"] == "existing"
+    assert metadata["text_source"] == "redone-ocr"
     truth = labelled.truth(scans.DOCUMENTS["quyet_dinh_15"])
     wanted = ("number", "issue_date", "doc_type", "issuing_body", "signer_name", "signer_title")
     assert {f: metadata.get(f) for f in wanted} == {f: truth[f] for f in wanted}
