@@ -433,6 +433,8 @@ def _is_vv(row: Row) -> bool:
 
 def _summary_field(rows: list[Row], factor: float) -> Fields:
     text = tidy(" ".join(row.text for row in rows))
+    if text.startswith("(") and text.endswith(")"):  # `( Về việc ... )`: brackets of the layout
+        text = tidy(text[1:-1])
     prefix, summary = _summary_prefix(text)
     words = _words(rows)
     fields = {"summary": _field(summary, words[1 if prefix == "V/v" else 2 if prefix else 0:] or words,
