@@ -17,6 +17,7 @@ import pikepdf
 import pikepdf.pdfa
 from pikepdf import Name
 
+from ocr.jpx import jpx_findings, without_checked_jpx
 from ocr.pdf_streams import file_stream_findings, settle_stream_ends
 from ocr.pdfpages import page_geometry
 from ocr.results import OcrPage
@@ -153,6 +154,8 @@ def write_pdfa(pdf: pikepdf.Pdf, info: DocumentInfo, out_path: Path) -> PdfaRepo
         # pikepdf does not know PDF/A extension schemas; ocr/xmp.py checks ours
         findings = without_declared_extensions(findings, written) + extension_schema_findings(written)
         findings += unicode_mapping_findings(written)
+        # pikepdf does not look into JPEG 2000 data (allowed in PDF/A-2); ocr/jpx.py does
+        findings = without_checked_jpx(findings) + jpx_findings(written)
     result = PdfaReport("2u", validator, not findings, tuple(findings))
     if findings:
         raise PdfaInvalid(result)

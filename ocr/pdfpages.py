@@ -158,13 +158,16 @@ def _operations(page: pikepdf.Page, visit, operators: set[str] | None = None) ->
 
 
 def image_dpi(page: pikepdf.Page) -> float | None:
-    """The highest resolution at which an image is drawn on the page, in dots per inch.
+    """The resolution of the page's largest drawn image, in dots per inch.
 
     A scan PDF draws one image over the page; rasterising the page at that image's own
-    resolution gives Tesseract exactly the scanned pixels, no more and no fewer.
+    resolution gives Tesseract exactly the scanned pixels, no more and no fewer. Of several
+    images (an MRC page: a 150 dpi background and a 300 dpi text mask over the same area)
+    the finest of those covering the most of the page; a small image drawn on a speck (a
+    stray mask of 6000 x 1000 pixels over 30 x 5 points is 14 400 dpi) does not set it.
     """
     xobjects = page.resources.get(Name.XObject, {})
-    best = []
+    drawn_images = []  # (area in square inches, dpi)
 
     def drawn(op: str, operands: list, ctm: tuple) -> None:
         xobject = xobjects.get(operands[0]) if operands else None
@@ -173,10 +176,15 @@ def image_dpi(page: pikepdf.Page) -> float | None:
         width_in = math.hypot(ctm[0], ctm[1]) / 72
         height_in = math.hypot(ctm[2], ctm[3]) / 72
         if width_in > 0 and height_in > 0:
-            best.append(max(int(xobject.Width) / width_in, int(xobject.Height) / height_in))
+            dpi = max(int(xobject.Width) / width_in, int(xobject.Height) / height_in)
+            drawn_images.append((width_in * height_in, dpi))
 
     _operations(page, drawn, {"q", "Q", "cm", "Do"})
-    return max(best) if best else None
+    if not drawn_images:
+        return None
+    largest = max(area for area, _ in drawn_images)
+    # Images covering (nearly) as much as the largest: the finest of them, as before.
+    return max(dpi for area, dpi in drawn_images if area >= largest * 0.5)
 
 
 _JPEG_COLOUR_SPACES = {Name.DeviceGray, Name.DeviceRGB}

@@ -22,8 +22,10 @@ from pikepdf import Name
 from PIL import Image, UnidentifiedImageError
 
 from ocr.colour import CONVERTED_MODES, archival_frame
+from ocr.damage import Damage, DamagedPdf, assess, declared_pages, unreadable_message
 from ocr.errors import (CorruptFile, EmptyFile, EncryptedPdf, ImplausiblePageSize, TooLargeContent, TooManyPages,
                         TooManyPixels, UnsupportedFormat)
+from ocr.normalise import normalise
 from ocr.pdfpages import drawing_size, is_jpeg_stream, page_geometry, walk
 from ocr.streamsize import decoded_size
 
@@ -77,6 +79,9 @@ class LoadedSource:
     format: str  # pdf, tiff, jpeg, png
     pdf: pikepdf.Pdf  # one page per scanned sheet, the scan untouched
     notes: tuple[str, ...] = ()  # what was assumed or converted, for the audit trail
+    # What the archive copy left out or drew into its pages (ocr/normalise.py), for the record
+    normalised: dict | None = None
+    damage: Damage | None = None  # a damaged PDF archived as far as it could be read
 
 
 def sniff_format(path: Path) -> str:
@@ -120,12 +125,14 @@ _MEASURED_PAST_LIMIT = 16
 
 
 def load_source(path: Path, *, max_pixels: int, max_pages: int = DEFAULT_MAX_PAGES,
-                max_page_content: int = DEFAULT_MAX_PAGE_CONTENT) -> LoadedSource:
-    """max_pages and max_page_content (decoded bytes of a page's drawing): 0 = no limit."""
+                max_page_content: int = DEFAULT_MAX_PAGE_CONTENT, accept_damaged: bool = False) -> LoadedSource:
+    """max_pages and max_page_content (decoded bytes of a page's drawing): 0 = no limit.
+    accept_damaged: a damaged PDF's readable pages are loaded (LoadedSource.damage says
+    what is missing) instead of the file being refused with DamagedPdf."""
     limits = _Limits(max_pixels, max_pages, max_page_content)
     fmt = sniff_format(path)
     if fmt == "pdf":
-        return LoadedSource(fmt, _load_pdf(path, limits))
+        return _load_pdf(path, limits, accept_damaged)
     pdf, notes = _load_image(path, fmt, max_pixels=max_pixels, max_pages=max_pages)
     return LoadedSource(fmt, pdf, notes)
 
@@ -275,52 +282,86 @@ def _convert_frames(path: Path, layout: dict, convert) -> bytes:
     return img2pdf.convert(pages, nodate=True, **layout)
 
 
-def _load_pdf(path: Path, limits: _Limits) -> pikepdf.Pdf:
+def _load_pdf(path: Path, limits: _Limits, accept_damaged: bool) -> LoadedSource:
     try:
         source = pikepdf.open(path)
     except pikepdf.PasswordError as error:
         raise EncryptedPdf("PDF có mật khẩu mở tệp; hãy gỡ mật khẩu rồi gửi lại") from error
     except pikepdf.PdfError as error:
-        raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt{_detail(error, path)}") from error
+        raise CorruptFile(unreadable_message(path, _detail(error, path))) from error
     if source.is_encrypted:
         # Opens without a password but carries restrictions: PDF/A forbids encryption,
         # and the original is archived untouched anyway.
         log.info("%s: PDF encryption without a user password removed in the PDF/A copy", path.name)
+    declared = declared_pages(source, path)  # what the file says of itself, before qpdf mends it
+    damage = None
     try:
         # Before anything decodes a page: a bomb is refused, not opened.
         _check_page_count(len(source.pages), limits.pages)
         _check_decoded_sizes(source, limits)
-        _check_pdf_readable(source, limits.pixels)
+        complaints = source.get_warnings()  # qpdf hands each warning out once
+        unreadable = _check_pdf_readable(source, limits.pixels, complaints)
+        damage = assess(declared, complaints, len(source.pages), {n: e.reason for n, e in unreadable.items()})
+        if damage is None and unreadable:
+            raise next(iter(unreadable.values()))
+        if damage is not None and (not accept_damaged or damage.read == 0):
+            if damage.read == 0:
+                raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt: không đọc được trang nào ({'; '.join(damage.reasons)})")
+            raise DamagedPdf(damage.message())
+        for number in sorted(unreadable, reverse=True):
+            del source.pages[number - 1]  # accepted damage: the record says which are missing
+        normalised = normalise(source)
         pdf = pikepdf.new()
         pdf.pages.extend(source.pages)
     except pikepdf.PdfError as error:
-        raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt{_detail(error, path)}") from error
-    return pdf
+        raise CorruptFile(unreadable_message(path, _detail(error, path))) from error
+    return LoadedSource("pdf", pdf, tuple(normalised.notes()), normalised.as_detail() or None, damage)
 
 
-def _check_pdf_readable(source: pikepdf.Pdf, max_pixels: int) -> None:
-    """qpdf silently repairs damaged files: decode every page and image to be sure."""
+def _check_pdf_readable(source: pikepdf.Pdf, max_pixels: int, complaints: list[str]) -> dict[int, CorruptFile]:
+    """qpdf silently repairs damaged files: decode every page and image to be sure.
+    Returns the pages that did not decode (page number -> why); the caller judges whether
+    the file is damaged (ocr/damage.py) or merely wrong."""
     count = len(source.pages)
     # qpdf leaves out, with no more than a warning, a page object it cannot read: the
-    # archive would lack that sheet.
-    complaints = source.get_warnings()  # qpdf hands each warning out once
+    # archive would lack that sheet (ocr/damage.py compares with what the file declares).
     if count == 0 or any(_DROPPED_PAGE in warning for warning in complaints):
         _refuse_overflowing_numbers(complaints)
-        raise CorruptFile("PDF không có trang nào" if count == 0 else "PDF hỏng: có trang không đọc được")
+        if count == 0:
+            raise CorruptFile("PDF không có trang nào")
+    unreadable = {}
     for number, page in enumerate(source.pages, start=1):
-        _check_page_size(page, number)
-        xobjects = page.resources.get(Name.XObject, {})
+        try:
+            _check_page_readable(page, number, max_pixels)
+        except CorruptFile as error:
+            unreadable[number] = error
+        except pikepdf.PdfError as error:
+            unreadable[number] = CorruptFile(f"PDF hỏng hoặc bị cắt cụt: trang {number} không đọc được ({error})")
+    return unreadable
 
-        def draws(op: str, operands: list, number: int = number, xobjects=xobjects) -> None:
-            if len(operands) != 1 or not isinstance(operands[0], Name):
-                raise CorruptFile(f"PDF hỏng: trang {number} có lệnh vẽ ảnh (Do) thiếu tên ảnh")
-            if operands[0] not in xobjects:
-                raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt: trang {number} thiếu ảnh {operands[0]}")
 
-        walk(page, draws, {"Do"})
-        for image in page.get_images().values():
-            _check_pixels(int(image.Width), int(image.Height), max_pixels, f"trang {number}")
-            _check_image_decodes(image, number)
+def _check_page_readable(page: pikepdf.Page, number: int, max_pixels: int) -> None:
+    _check_page_size(page, number)
+    xobjects = page.resources.get(Name.XObject, {})
+
+    def draws(op: str, operands: list) -> None:
+        if len(operands) != 1 or not isinstance(operands[0], Name):
+            raise CorruptFile(f"PDF hỏng: trang {number} có lệnh vẽ ảnh (Do) thiếu tên ảnh")
+        if operands[0] not in xobjects:
+            raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt: trang {number} thiếu ảnh {operands[0]}")
+
+    walk(page, draws, {"Do"})
+    for image in page.get_images().values():
+        _check_pixels(int(image.Width), int(image.Height), _pixel_limit(image, max_pixels), f"trang {number}")
+        _check_image_decodes(image, number)
+
+
+def _pixel_limit(image: pikepdf.Object, max_pixels: int) -> int:
+    """A 1-bit image (a scanner's stencil mask, a stray speck's mask) holds a pixel in a bit:
+    it is bounded by the bytes a max_pixels grey image takes, not by its pixel count. Pages
+    are rendered at their own resolution whatever a mask's size (pipeline/ingest.py)."""
+    one_bit = bool(image.get(Name.ImageMask, False)) or int(image.get(Name.BitsPerComponent, 8) or 8) == 1
+    return max_pixels * 8 if one_bit else max_pixels
 
 
 def _check_decoded_sizes(source: pikepdf.Pdf, limits: _Limits) -> None:
@@ -391,7 +432,7 @@ def _check_image_size(image: pikepdf.Stream, where: str, max_pixels: int, *, pix
     except (TypeError, ValueError):
         width = height = 0
     if pixels_checked:
-        _check_pixels(width, height, max_pixels, where)
+        _check_pixels(width, height, _pixel_limit(image, max_pixels), where)
     else:  # an image no page draws directly: only its data is bounded here
         width, height = max(width, 0), max(height, 0)
     # Four 16-bit components is the most a pixel takes; a predictor adds a byte a row.
