@@ -7,6 +7,7 @@ through is an event row: the start of the preservation audit trail archivists ex
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -113,6 +114,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE watch_jobs ADD COLUMN source_dev INTEGER;
     ALTER TABLE watch_jobs ADD COLUMN source_ino INTEGER;
     """,
+    # 6: fixity of every archived file (pipeline/fixity.py): the sidecar's size beside its
+    # SHA-256 (the original's and the PDF/A's were kept from the start); filled for records
+    # archived before by _fill_sidecar_sizes, from the file when it still has its SHA-256
+    """
+    ALTER TABLE documents ADD COLUMN sidecar_size INTEGER;
+    """,
     # New migrations are appended here, one string each, never edited once committed.
 )
 
@@ -158,6 +165,7 @@ class DocumentRow:
     metadata: dict
     # (number, symbol, issuing body, year) folded, when all are known (pipeline/header/record.py)
     duplicate_key: str | None = None
+    sidecar_size: int | None = None  # None: archived before migration 6 and not matched since
 
 
 class Catalog:
@@ -193,10 +201,26 @@ class Catalog:
                 for statement in statements:
                     self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {number}")
+                if "ADD COLUMN sidecar_size" in script:
+                    self._fill_sidecar_sizes()
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def _fill_sidecar_sizes(self) -> None:
+        """Migration 6 for records archived before it: the size of each sidecar whose bytes
+        still have the SHA-256 recorded when it was written (one that does not keeps NULL,
+        and `sohoa verify` reports its hash as changed)."""
+        archive_root = self.path.parent / "archive"  # pipeline/home.py: the home's layout
+        rows = self._db.execute("SELECT id, sidecar_file, sidecar_sha256 FROM documents").fetchall()
+        for row in rows:
+            try:
+                data = (archive_root / row["sidecar_file"]).read_bytes()
+            except OSError:
+                continue
+            if hashlib.sha256(data).hexdigest() == row["sidecar_sha256"]:
+                self._db.execute("UPDATE documents SET sidecar_size = ? WHERE id = ?", (len(data), row["id"]))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

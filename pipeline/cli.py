@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -35,7 +36,9 @@ from ocr.pdfa import PdfaInvalid
 from ocr.tesseract import TesseractError
 from pipeline import __version__
 from pipeline.archive import ArchiveStore
+from pipeline import agency, audit
 from pipeline.catalog import Catalog
+from pipeline.fixity import FixityResult, check_record
 from pipeline.config import ConfigError, resolve_home
 from pipeline.home import UMASK, Home, init_home, tighten_modes
 from pipeline.header import corrections
@@ -104,18 +107,37 @@ def _setup_logging(home: Home | None, verbose: bool) -> None:
 
 
 def _open_home(args) -> Home:
+    """The home every command but `init` works on: main() has refused one without a config."""
     home = Home(resolve_home(args.home))
-    if not home.exists():
-        home, _ = init_home(home.root)
-        print(f"Đã tạo kho dữ liệu mới tại {home.root}", file=sys.stderr)
+    if not home.exists():  # removed since main() looked: never a new archive in its place
+        raise UserError(_not_a_home(home.root))
     return home
+
+
+def _not_a_home(root: Path) -> str:
+    return (f"{root} không phải kho dữ liệu sohoa (không có config.toml). "
+            f"Tạo kho mới: sohoa --home {root} init")
 
 
 # -- commands ---------------------------------------------------------------------------
 
 
 def cmd_init(args) -> int:
-    home, created = init_home(resolve_home(args.home))
+    root = resolve_home(args.home)
+    name, code = args.agency_name, args.agency_code
+    if Home(root).exists():
+        if name is not None or code is not None:
+            raise UserError(f"kho {root} đã có; đổi tên/mã cơ quan bằng: sohoa --home {root} agency set --name … --code …")
+    elif sys.stdin.isatty() and (name is None or code is None):
+        name = name if name is not None else input(f"Tên cơ quan lưu trữ [{agency.DEFAULT_NAME}]: ").strip() or None
+        code = code if code is not None else input("Mã định danh cơ quan (để trống nếu chưa có): ").strip() or None
+    elif name is None:
+        print(f"  Tên cơ quan: dùng tên mặc định «{agency.DEFAULT_NAME}» (chưa cho --agency-name); "
+              f"đổi sau bằng: sohoa --home {root} agency set --name …", file=sys.stderr)
+    try:
+        home, created = init_home(root, agency.template_for(name, code))
+    except agency.AgencyError as error:
+        raise UserError(str(error)) from None
     Catalog(home.catalog_path).close()
     open_index(home.index_dir, home.config().index_engine).close()
     if created:
@@ -501,11 +523,68 @@ def cmd_status(args) -> int:
     with catalog_for_status(home.catalog_path) as catalog:  # readable on a full disk too
         report = status_report(catalog, running_service_pid(home.root), home.root)
         stuck = stuck_in_inbox(home.inbox_dir, catalog, overdue_after(load_watch_settings(home.config_path)))
+        audited = audit.last_run(catalog)
     if args.json:
-        _print_json({**report.as_json(), "stuck_in_inbox": [item.as_json() for item in stuck]})
+        _print_json({**report.as_json(), "stuck_in_inbox": [item.as_json() for item in stuck],
+                     "last_audit": audited})
     else:
-        lines = [*describe(report), *describe_stuck(stuck, running=report.running_pid is not None)]
+        lines = [*describe(report), *describe_stuck(stuck, running=report.running_pid is not None),
+                 _last_audit_line(audited)]
         print("\n".join(shown(line) for line in lines))
+    return EXIT_OK
+
+
+def _last_audit_line(audited: dict | None) -> str:
+    if audited is None:
+        return "Kiểm tra toàn vẹn (sohoa audit): chưa chạy lần nào"
+    verdict = "đạt" if audited["outcome"] == "pass" else f"KHÔNG ĐẠT ({audited.get('failed', '?')} tài liệu)"
+    return (f"Kiểm tra toàn vẹn lần cuối: {audited['at']}, {audited.get('checked', 0)} tài liệu, {verdict}"
+            + (f"; báo cáo {audited['reports'][1]}" if len(audited.get("reports") or []) > 1 else ""))
+
+
+def cmd_audit(args) -> int:
+    home = _open_home(args)
+    home.config()  # a broken config is said before anything is read
+    cycle = audit.load_audit_settings(home.config_path)
+    sample = args.sample
+    if args.cycle:
+        with Catalog(home.catalog_path) as catalog:
+            sample = audit.scheduled_sample(catalog.count_documents(), cycle)
+
+    def said(result) -> None:
+        if args.json:
+            _print_json(result.as_dict())
+        elif not result.ok:
+            print(f"✗ {result.line()}")
+        elif args.verbose:
+            print(f"✓ {result.line()}")
+
+    run, reports = audit.audit_home(home, sample=sample, out=Path(args.out) if args.out else None, on_result=said)
+    summary = run.summary()
+    if args.json:
+        _print_json({"summary": summary, "reports": [str(p) for p in reports]})
+    else:
+        megabytes = summary["bytes_read"] / 1e6
+        print(f"Kiểm tra toàn vẹn: {summary['checked']}/{summary['archive_documents']} tài liệu, "
+              f"{summary['passed']} đạt, {summary['failed']} không đạt ({megabytes:.1f} MB, {summary['seconds']:.1f} giây).")
+        for path in reports:
+            print(f"Báo cáo: {path}", file=sys.stderr)
+    return EXIT_OK if run.ok else EXIT_FAILED
+
+
+def cmd_agency_set(args) -> int:
+    home = _open_home(args)
+    if args.name is None and args.code is None:
+        raise UserError("cho biết tên mới (--name) và/hoặc mã mới (--code) của cơ quan")
+    try:
+        renewed = agency.set_agency(home, name=args.name, code=args.code)
+    except agency.AgencyError as error:
+        raise UserError(str(error)) from None
+    config = home.config()
+    print(f"Cơ quan: {config.agency_name}" + (f" (mã {config.records.agency_code})" if config.records.agency_code else ""))
+    if renewed:
+        print(f"  Ký số: đã tạo danh tính THỬ NGHIỆM mới mang tên, mã mới; danh tính cũ giữ tại {renewed} "
+              "và chứng thư gốc cũ vẫn được tin để kiểm tra các chữ ký cũ")
     return EXIT_OK
 
 
@@ -536,6 +615,17 @@ def _print_verdict(result: archive_checks.RecordVerdict, args) -> None:
         print(f"    ! {warning}")
 
 
+def _with_fixity(result: archive_checks.RecordVerdict, fixity: FixityResult) -> archive_checks.RecordVerdict:
+    """The signature verdict with what the fixity check of all the record's files found
+    first; the PDF/A's own hash or read failure is then said once, by the fixity check."""
+    if fixity.ok:
+        return result
+    said_by_fixity = ("mã SHA-256 của tệp khác với danh mục", "không đọc được tệp lưu trữ")
+    kept = tuple(p for p in result.problems
+                 if not (fixity.problem_of("pdfa") and p.startswith(said_by_fixity)))
+    return dataclasses.replace(result, problems=fixity.problems + kept)
+
+
 def cmd_verify(args) -> int:
     if not args.ids and not args.all:
         raise UserError("cho biết mã tài liệu cần kiểm tra (sohoa verify 12 15) hoặc --all")
@@ -556,6 +646,7 @@ def cmd_verify(args) -> int:
             result = archive_checks.verify_record(
                 row, archive.path(row.pdfa_file), policy, archive_checks.expects_signature(catalog, row.id)
             )
+            result = _with_fixity(result, check_record(row, home.archive_dir))
             results.append(result)
             _print_verdict(result, args)
         summary = archive_checks.summarise(results, started, online, tuple(map(str, config.verify.trust_roots)))
@@ -648,6 +739,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="LỆNH")
 
     init = commands.add_parser("init", parents=[common], help="tạo kho dữ liệu")
+    init.add_argument("--agency-name", metavar="TÊN", help="tên cơ quan lưu trữ (ghi vào chữ ký số và siêu dữ liệu)")
+    init.add_argument("--agency-code", metavar="MÃ", help="mã định danh cơ quan")
     init.set_defaults(handler=cmd_init)
 
     ingest = commands.add_parser("ingest", parents=[common], help="số hóa và lưu trữ tệp quét")
@@ -722,6 +815,25 @@ def build_parser() -> argparse.ArgumentParser:
                         help="kiểm tra thu hồi trực tuyến (OCSP/CRL), không chỉ dữ liệu trong tệp")
     verify.set_defaults(handler=cmd_verify)
 
+    audit_cmd = commands.add_parser("audit", parents=[common],
+                                    help="kiểm tra toàn vẹn (SHA-256) mọi tệp lưu trữ, ghi nhật ký và báo cáo")
+    audit_size = audit_cmd.add_mutually_exclusive_group()
+    audit_size.add_argument("--sample", type=_positive, metavar="N",
+                            help="chỉ N tài liệu lâu chưa được kiểm tra nhất")
+    audit_size.add_argument("--cycle", action="store_true",
+                            help="phần của một lần theo [audit] cycle_days và interval_hours")
+    audit_cmd.add_argument("--out", metavar="THƯ_MỤC", help="ghi thêm báo cáo JSON và CSV vào thư mục này")
+    audit_cmd.add_argument("--json", action="store_true", help="mỗi tài liệu một dòng JSON, rồi dòng tổng kết")
+    audit_cmd.set_defaults(handler=cmd_audit)
+
+    agency_cmd = commands.add_parser("agency", parents=[common], help="tên và mã của cơ quan lưu trữ")
+    agency_commands = agency_cmd.add_subparsers(dest="agency_command", required=True, metavar="LỆNH")
+    agency_set = agency_commands.add_parser("set", parents=[common],
+                                            help="đổi tên/mã cơ quan (tạo lại danh tính ký thử nghiệm)")
+    agency_set.add_argument("--name", metavar="TÊN")
+    agency_set.add_argument("--code", metavar="MÃ")
+    agency_set.set_defaults(handler=cmd_agency_set)
+
     timestamp = commands.add_parser("timestamp", parents=[common], help="dấu thời gian lưu trữ (B-LTA)")
     timestamp_commands = timestamp.add_subparsers(dest="timestamp_command", required=True, metavar="LỆNH")
     renew = timestamp_commands.add_parser(
@@ -756,6 +868,11 @@ def main(argv: list[str] | None = None) -> int:
     problem = _home_problem(home_root)
     if problem:
         _error(problem)
+        return EXIT_USAGE
+    if args.command != "init" and not Home(home_root).exists():
+        # A mistyped --home, or a command run from the wrong folder, once made a new empty
+        # archive with a new signing key there: nothing is created, the user is told how.
+        _error(_not_a_home(home_root))
         return EXIT_USAGE
     _setup_logging(Home(home_root), args.verbose)
     try:

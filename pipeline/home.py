@@ -63,8 +63,9 @@ class Home:
         return load_config(self.config_path)
 
 
-def init_home(root: Path) -> tuple[Home, bool]:
-    """Create the home's folders and a commented config; never overwrite an existing one.
+def init_home(root: Path, config_text: str = CONFIG_TEMPLATE) -> tuple[Home, bool]:
+    """Create the home's folders and a commented config (config_text: the template with the
+    agency's name and code filled in); never overwrite an existing one.
 
     Returns the home and whether the config was newly written.
     """
@@ -76,7 +77,7 @@ def init_home(root: Path) -> tuple[Home, bool]:
         _keep_inbox_mode_of(home.inbox_dir)
     created = not home.config_path.exists()
     if created:
-        write_bytes_durably(home.config_path, CONFIG_TEMPLATE.encode("utf-8"), FILE_MODE)
+        write_bytes_durably(home.config_path, config_text.encode("utf-8"), FILE_MODE)
     ensure_test_identity(home)
     return home, created
 
@@ -87,7 +88,7 @@ def ensure_test_identity(home: Home) -> bool:
     config = home.config()
     if not (config.signing.enabled and config.signing.uses_test_identity(home.root)):
         return False
-    return create_test_identity(home.root, config.agency_name) is not None
+    return create_test_identity(home.root, config.agency_name, config.records.agency_code) is not None
 
 
 def make_folder(path: Path, mode: int) -> bool:

@@ -484,8 +484,8 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
             archive.store(files, original=job.original_copy, pdfa=job.pdfa_path, sidecar=sidecar)
             stored = True
             db.execute(
-                "UPDATE documents SET sidecar_sha256 = ? WHERE id = ?",
-                (hashlib.sha256(sidecar).hexdigest(), document_id),
+                "UPDATE documents SET sidecar_sha256 = ?, sidecar_size = ? WHERE id = ?",
+                (hashlib.sha256(sidecar).hexdigest(), len(sidecar), document_id),
             )
             Catalog.insert_pages(db, document_id, pages)
             # The same mapping as `sohoa reindex`: metadata, page texts and the signing

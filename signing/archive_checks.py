@@ -239,8 +239,9 @@ def _replace_record_file(catalog: Catalog, row: DocumentRow, file: Path, sidecar
     try:
         with catalog.transaction() as db:
             db.execute(
-                "UPDATE documents SET pdfa_sha256 = ?, pdfa_size = ?, sidecar_sha256 = ? WHERE id = ?",
-                (new_sha, len(renewed), hashlib.sha256(sidecar_bytes).hexdigest(), row.id),
+                "UPDATE documents SET pdfa_sha256 = ?, pdfa_size = ?, sidecar_sha256 = ?, sidecar_size = ?"
+                " WHERE id = ?",
+                (new_sha, len(renewed), hashlib.sha256(sidecar_bytes).hexdigest(), len(sidecar_bytes), row.id),
             )
             Catalog.insert_events(db, row.id, [event])
             os.replace(tmp, file)

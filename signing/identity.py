@@ -220,16 +220,18 @@ def embedded_identity_files(home_root: Path) -> EmbeddedIdentityFiles:
     return EmbeddedIdentityFiles(keys / TEST_PKCS12_NAME, keys / TEST_PIN_NAME, keys / TEST_ROOT_NAME)
 
 
-def _name(common_name: str, organisation: str) -> x509.Name:
+def _name(common_name: str, organisation: str, code: str = "") -> x509.Name:
     return x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+        # organizationIdentifier (2.5.4.97): the agency's identifier code, when it has one
+        *([x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, code)] if code else []),
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, TEST_IDENTITY_MARK),
         x509.NameAttribute(NameOID.COMMON_NAME, common_name),
     ])
 
 
-def create_test_identity(home_root: Path, agency_name: str) -> EmbeddedIdentityFiles | None:
+def create_test_identity(home_root: Path, agency_name: str, agency_code: str = "") -> EmbeddedIdentityFiles | None:
     """Create the test identity under home/keys unless it exists; returns the files, or
     None when they were already there. The root's private key is not kept: nothing else
     can ever be issued under this root."""
@@ -256,7 +258,7 @@ def create_test_identity(home_root: Path, agency_name: str) -> EmbeddedIdentityF
     agency_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     agency = (
         x509.CertificateBuilder()
-        .subject_name(_name(f"{agency_name} (THỬ NGHIỆM)", agency_name))
+        .subject_name(_name(f"{agency_name} (THỬ NGHIỆM)", agency_name, agency_code))
         .issuer_name(root_name)
         .public_key(agency_key.public_key())
         .serial_number(x509.random_serial_number())
@@ -297,3 +299,33 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def renew_test_identity(home_root: Path, agency_name: str, agency_code: str = "") -> Path | None:
+    """A new test identity in the agency's (new) name. The old one is kept, moved to
+    keys/previous-<time>/, and its root stays in the trusted roots file (new root first),
+    so signatures made before still verify. Returns the old identity's folder, or None
+    when there was none (the new one is then simply created)."""
+    files = embedded_identity_files(home_root)
+    if not files.pkcs12.exists():
+        create_test_identity(home_root, agency_name, agency_code)
+        return None
+    keys = files.pkcs12.parent
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    # Made aside first: the old identity is moved only once the new one is whole.
+    making = keys / f".renewing-{os.getpid()}"
+    fresh = create_test_identity(making, agency_name, agency_code)
+    kept = keys / f"previous-{stamp}"
+    kept.mkdir(mode=0o700)
+    old_roots = files.root_certificate.read_bytes() if files.root_certificate.exists() else b""
+    for old in (files.pkcs12, files.pin_file, files.root_certificate):
+        if old.exists():
+            os.rename(old, kept / old.name)
+    os.rename(fresh.pin_file, files.pin_file)
+    os.rename(fresh.pkcs12, files.pkcs12)
+    write_bytes_durably(files.root_certificate, fresh.root_certificate.read_bytes() + old_roots)
+    for leftover in (fresh.root_certificate, fresh.pkcs12.parent):
+        leftover.unlink() if leftover.is_file() else leftover.rmdir()
+    making.rmdir()
+    fsync_dir(keys)
+    return kept

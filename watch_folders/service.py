@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from ocr.cpus import available_cpus
+from pipeline.audit import AuditSchedule
 from pipeline.home import Home
 from watch_folders.desk import Desk, received_file
 from watch_folders.eventlog import EventLog
@@ -121,6 +122,8 @@ class Dispatcher:
             self._start_child("document", number)
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         desk.start()
+        audits = AuditSchedule(self.home, self.events)  # [audit] interval_hours (pipeline/audit.py)
+        audits.start()
         observer = start_observer(self.home.inbox_dir, desk.seen)
         self.events("started", self._started_message(inboxes), pid=os.getpid(), ocr_processes=self.ocr_count,
                     documents_in_flight=self.document_count, resumed=len(self._runnable) or None,
@@ -130,6 +133,7 @@ class Dispatcher:
         finally:
             if observer is not None:
                 observer.stop()
+            audits.stop()
             self._stop_children()
             desk.close()
             desk.join()
