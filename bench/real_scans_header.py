@@ -10,8 +10,10 @@ development and four held-out files), the header reader (pipeline/header) reads
 
 Printed per field and per source: correct / left empty / filled wrong, on the development and
 held-out files apart; then per source the totals, with how many empty fields were flagged
-for review and how many wrong fills took a number or date the body cites. A wrong fill is
-worse than an empty, flagged field: a clerk sees the flag, nobody sees the wrong number.
+for review and how many wrong fills took a number or date the body cites; the number as
+`sohoa ingest` stores it (the reader's, else its flat-text fallback); the summary's character
+error rate. A wrong fill is worse than an empty, flagged field: a clerk sees the flag, nobody
+sees the wrong number.
 
     .venv/bin/python bench/real_scans_header.py [--cache DIR] [--workers N] [--show]
 """
@@ -33,14 +35,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pikepdf  # noqa: E402
+from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from ocr.pages import PageJob, ocr_page  # noqa: E402
 from ocr.pdfpages import image_dpi  # noqa: E402
 from ocr.results import OcrPage  # noqa: E402
 from ocr.tesseract import ocr_image_file  # noqa: E402
-from pipeline.header import DocumentHeader, read_header  # noqa: E402
+from pipeline.header import DocumentHeader, HeaderField, read_header  # noqa: E402
 from pipeline.header.pdfwords import text_layer_page  # noqa: E402
 from pipeline.header.record import RecordDefaults  # noqa: E402
+from pipeline.metadata import find_document_number  # noqa: E402
 from tests.fixtures import realscans_labels as labels  # noqa: E402
 
 SCANS = ROOT.parent / "shared" / "realscans"
@@ -133,10 +137,20 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     pages = read_pages(names, args.cache, args.workers)
     results: dict[tuple[str, str, str], str] = {}
+    summary_errors: dict[tuple[str, str], tuple[int, int]] = {}  # edits, characters of the label
+    stored_outcomes: dict[tuple[str, str], str] = {}  # the number as `sohoa ingest` stores it
     for name in names:
         truth = labels.LABELS[name]
         for source in SOURCES:
             header = read_header([pages[(name, source)]])
+            stored = header.value("number") if "number" in header.fields else find_document_number(
+                "\n".join(line.text for line in pages[(name, source)].lines), header_only=True)
+            stored_outcomes[(name, source)] = outcome("number", DocumentHeader(
+                {"number": HeaderField(stored, 1.0, None, None)} if stored else {}), truth)
+            if truth.get("summary"):
+                found = _norm("summary", header.value("summary")) or ""
+                expected = _norm("summary", truth["summary"])
+                summary_errors[(name, source)] = (Levenshtein.distance(found, expected), len(expected))
             for field in labels.FIELDS:
                 results[(name, source, field)] = outcome(field, header, truth)
                 if args.show:
@@ -165,6 +179,21 @@ def main(argv: list[str] | None = None) -> int:
             wrong = sum(g.startswith("wrong") for g in got)
             print(f"{source + ' ' + group:13}{got.count('correct'):>9}{got.count('empty-flagged'):>12}"
                   f"{got.count('empty'):>7}{wrong:>7}{got.count('wrong-cited'):>16}")
+    print()
+    print("number as `sohoa ingest` stores it (the reader's, else a `Số:` line above the body):")
+    for source in SOURCES:
+        got = [stored_outcomes[(n, source)] for n in names]
+        print(f"  {source:10} correct {got.count('correct')}, empty {sum(g.startswith('empty') for g in got)},"
+              f" wrong {sum(g.startswith('wrong') for g in got)} (cited by the body {got.count('wrong-cited')})"
+              f" of {len(got)}")
+    print()
+    print("summary character error rate (an empty summary counts every character):")
+    for source in SOURCES:
+        cells = []
+        for group, members in groups.items():
+            pairs = [summary_errors[(n, source)] for n in members if (n, source) in summary_errors]
+            cells.append(f"{group} {100 * sum(e for e, _ in pairs) / max(1, sum(c for _, c in pairs)):.1f} %")
+        print(f"  {source:10} " + ", ".join(cells))
     return 0
 
 

@@ -14,6 +14,9 @@ CONG_VAN = "Công văn"
 # The heading as printed: the type's name in capitals ("QUYẾT ĐỊNH").
 TYPE_BY_HEADING: dict[str, str] = {name.upper(): name for name in TYPE_BY_SYMBOL.values()}
 TYPE_BY_HEADING["LUẬT"] = "Luật"
+# Headings offices print outside Nghị định 30's list (seen on real scans of 2010): read as the
+# document's type, though they have no symbol of their own.
+TYPE_BY_HEADING.update({"BẢN ĐỀ NGHỊ": "Bản đề nghị", "GIẤY THÔI TRẢ LƯƠNG": "Giấy thôi trả lương"})
 # Symbols by their folded, upper-case spelling ("QD" -> ["QĐ"], "HD" -> ["HD", "HĐ"]).
 SYMBOLS_BY_FOLD: dict[str, list[str]] = {}
 for _symbol in TYPE_BY_SYMBOL:
