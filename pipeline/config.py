@@ -151,6 +151,9 @@ stop_grace_seconds = 30
 # vào kho, "move" chuyển sang done/<tên>/. sign: ký số bản PDF/A (bỏ trống: theo [signing]).
 # Each profile is a folder inbox/<name>/ (subfolders allowed) with its own OCR language,
 # signing, and metadata defaults; after_done: "delete" or "move" (to done/<name>/).
+# accept_damaged = true: PDF bị hỏng hoặc bị cắt cụt vẫn được lưu các trang đọc được, ghi lại
+# hư hỏng và đánh dấu cần kiểm tra (mặc định: từ chối). A damaged PDF is archived as far as
+# readable, the damage recorded and flagged for review (default: refused).
 [profiles.van-ban-den]
 title = "Văn bản đến"
 ocr_language = "vie"

@@ -401,3 +401,28 @@ def test_the_whole_three_page_file_is_not_damaged(tmp_path):
     (tmp_path / "whole.pdf").write_bytes(data)
     loaded = load_source(tmp_path / "whole.pdf", max_pixels=250_000_000)
     assert len(loaded.pdf.pages) == 3 and loaded.damage is None
+
+
+# -- point 4 in the watch service: a profile decides --------------------------------------
+
+
+def test_the_watch_service_refuses_damage_or_archives_it_with_a_warning_as_the_profile_says(tmp_path):
+    from tests.test_watch_support import Service, make_home, wait_settled
+
+    home = make_home(tmp_path / "sohoa-data")
+    config = home / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[profiles.luu-tru]\n", "[profiles.luu-tru]\naccept_damaged = true\n", 1),
+                      encoding="utf-8")
+    cut_in_page_3_image(home / "inbox" / "van-ban-den" / "cắt.pdf")
+    cut_in_page_3_image(home / "inbox" / "luu-tru" / "cắt.pdf")
+    with Service(home) as service:
+        rows = wait_settled(home, 2)
+        output = service.output()
+    by_profile = {row["source_path"].split("/")[0]: row for row in rows}
+    assert by_profile["van-ban-den"]["state"] == "failed" and by_profile["van-ban-den"]["error_code"] == "damaged"
+    assert by_profile["luu-tru"]["state"] == "done" and by_profile["luu-tru"]["page_count"] == 2
+    assert "⚠ luu-tru/cắt.pdf → mã" in output and "✓ luu-tru/cắt.pdf" not in output
+    assert "khai báo 3 trang, lưu 2 trang" in output
+    shown = _shown(home, by_profile["luu-tru"]["document_id"])
+    assert shown["metadata"]["damaged"]["declared_pages"] == 3

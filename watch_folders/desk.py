@@ -355,9 +355,14 @@ class Desk(threading.Thread):
                     done.error_code, done.details.rstrip())
         if done.outcome in ("archived", "recovered"):
             self.store.finish(job_id, "done", document_id=done.document_id, page_count=done.page_count)
-            self.emit("done", f"✓ {job.source_path} → mã {done.document_id}, {done.page_count} trang",
-                      job=job_id, file=job.source_path, document=done.document_id, pages=done.page_count,
-                      recovered=done.outcome == "recovered" or None, seconds=_seconds_since(job.started_at))
+            self.emit("done", f"{'⚠' if done.damaged else '✓'} {job.source_path} → mã {done.document_id}, "
+                      f"{done.page_count} trang", job=job_id, file=job.source_path, document=done.document_id,
+                      pages=done.page_count, recovered=done.outcome == "recovered" or None,
+                      seconds=_seconds_since(job.started_at))
+            if done.damaged:  # archived as far as it could be read (the profile accepts damage)
+                self.emit("damaged", f"  ⚠ {job.source_path}: PDF bị hỏng, khai báo {done.damaged['declared_pages']} "
+                          f"trang, lưu {done.damaged['read_pages']} trang đọc được; cần kiểm tra lại với bản giấy",
+                          level=logging.WARNING, job=job_id, file=job.source_path, document=done.document_id)
             verdict = done.input_signature or {}
             if verdict.get("status", "none") != "none":  # a PDF that arrived signed: its verdict
                 broken = verdict["status"] in ("modified", "invalid")

@@ -59,3 +59,4 @@ class WorkDone:
     reason: str | None = None
     details: str | None = None  # traceback, for the log only
     input_signature: dict | None = None  # the verdict on a received signed PDF (pipeline.ingest)
+    damaged: dict | None = None  # a damaged PDF archived as far as readable (ocr/damage.py)

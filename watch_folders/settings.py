@@ -27,6 +27,9 @@ class Profile:
     sign: bool | None = None  # None: as [signing] says
     after_done: str = "delete"  # or "move": to done/<name>/
     metadata: tuple[tuple[str, str], ...] = ()  # defaults for the record's metadata
+    # A damaged or truncated PDF is archived as far as it can be read, the damage recorded
+    # and flagged for review, instead of being refused (ocr/damage.py).
+    accept_damaged: bool = False
 
     def metadata_defaults(self) -> dict[str, str]:
         return dict(self.metadata)
@@ -106,6 +109,9 @@ def _parse_profiles(table: object, where: str) -> tuple[Profile, ...]:
         sign = values.get("sign")
         if sign is not None and not isinstance(sign, bool):
             raise ConfigError(f"{where}: [profiles.{name}] sign phải là true hoặc false")
+        accept_damaged = values.get("accept_damaged", False)
+        if not isinstance(accept_damaged, bool):
+            raise ConfigError(f"{where}: [profiles.{name}] accept_damaged phải là true hoặc false")
         metadata = values.get("metadata", {})
         if not isinstance(metadata, dict):
             raise ConfigError(f"{where}: [profiles.{name}.metadata] phải là một bảng")
@@ -115,6 +121,7 @@ def _parse_profiles(table: object, where: str) -> tuple[Profile, ...]:
             ocr_language=str(values.get("ocr_language", "vie")),
             sign=sign,
             after_done=after_done,
+            accept_damaged=accept_damaged,
             metadata=tuple((str(k), unicodedata.normalize("NFC", str(v))) for k, v in metadata.items()),
         ))
     return tuple(profiles)

@@ -307,7 +307,8 @@ def _work(order: WorkOrder, conn: Connection, home, config, catalog, archive, in
     runner = PageRunner(conn, order.job_id, home.staging_dir)
     try:
         options = IngestOptions(page_reader=runner, metadata_defaults=order.metadata_defaults,
-                                sign=order.profile.sign, signer=signer.get(order.profile.sign))
+                                sign=order.profile.sign, signer=signer.get(order.profile.sign),
+                                accept_damaged=getattr(order.profile, "accept_damaged", False))
         result = ingest_file(Path(order.file), home=home, config=profile_config(config, order.profile),
                              catalog=catalog, archive=archive, index=index, options=options)
     except Interrupted:
@@ -318,7 +319,7 @@ def _work(order: WorkOrder, conn: Connection, home, config, catalog, archive, in
         return _failure(order.job_id, error)
     if not result.duplicate:
         return WorkDone(order.job_id, "archived", result.id, result.page_count,
-                        input_signature=result.input_signature)
+                        input_signature=result.input_signature, damaged=result.metadata.get("damaged"))
     intake = result.metadata.get("intake") if isinstance(result.metadata, dict) else None
     if isinstance(intake, dict) and intake.get("job") == order.job_id:
         # Our own earlier attempt committed its record before the service died.
