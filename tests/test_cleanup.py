@@ -49,6 +49,7 @@ def turned_document(tmp_path_factory):
               degraded.turn(_sheet("thong_bao_05"), 180), degraded.blank_page()]
     pages = [scans.SamplePage(image=s.image, dpi=s.dpi, lines=s.rows, words=s.words) for s in sheets]
     source = scans.write_tiff(folder / "lẫn-lộn.tif", pages, "tiff_lzw")
+    assert run_sohoa(folder / "home", "init").returncode == 0  # commands refuse a folder that is not a home
     done = run_sohoa(folder / "home", "ingest", "--json", str(source))
     assert done.returncode == 0, done.stderr
     (result,) = json_lines(done.stdout)
@@ -87,6 +88,7 @@ def skewed_jpeg(tmp_path_factory):
     folder = tmp_path_factory.mktemp("skewed")
     sheet = degraded.jpeg(degraded.skew(_sheet(), 3.2), 70)
     source = sheet.write(folder)
+    assert run_sohoa(folder / "home", "init").returncode == 0  # commands refuse a folder that is not a home
     done = run_sohoa(folder / "home", "ingest", "--json", str(source))
     assert done.returncode == 0, done.stderr
     (result,) = json_lines(done.stdout)

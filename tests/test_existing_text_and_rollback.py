@@ -25,6 +25,7 @@ def test_a_pdf_with_a_scanners_invisible_text_layer_is_ocrd_again_once(tmp_path)
     visible text is kept: tests/test_scanner_text_layer.py)."""
     home = tmp_path / "home"
     source = scans.write_searchable_pdf(tmp_path / "đã-có-chữ.pdf", scans.render_page("thong_bao_05"))
+    assert run_sohoa(home, "init").returncode == 0  # commands refuse a folder that is not a home
     done = run_sohoa(home, "ingest", "--json", str(source))
     assert done.returncode == 0, done.stderr
     (result,) = json_lines(done.stdout)
@@ -42,6 +43,7 @@ def test_force_ocr_replaces_the_old_text_layer_instead_of_adding_a_second(tmp_pa
     home = tmp_path / "home"
     page = scans.render_page("thong_bao_05")
     source = scans.write_searchable_pdf(tmp_path / "đã-có-chữ.pdf", page)
+    assert run_sohoa(home, "init").returncode == 0  # commands refuse a folder that is not a home
     done = run_sohoa(home, "ingest", "--json", "--force-ocr", str(source))
     assert done.returncode == 0, done.stderr
     (result,) = json_lines(done.stdout)

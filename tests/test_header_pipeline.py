@@ -333,6 +333,7 @@ def test_a_pdf_with_a_scanners_text_layer_is_read_from_our_ocr_of_it(tmp_path):
     and positions the header is read from."""
     home = tmp_path / "sohoa-data"
     source = scans.write_searchable_pdf(tmp_path / "quyết-định-15.pdf", scans.render_page("quyet_dinh_15"))
+    assert run_sohoa(home, "init").returncode == 0  # commands refuse a folder that is not a home
     done = run_sohoa(home, "ingest", "--json", str(source))
     assert done.returncode == 0, done.stderr
     (result,) = json_lines(done.stdout)

@@ -90,6 +90,7 @@ def test_a_file_named_in_nfd_is_found_and_recorded_in_nfc(tmp_path):
 
     nfd_name = unicodedata.normalize("NFD", "tờ-trình-số-hóa.jpg")
     source = scans.write_jpeg(tmp_path / nfd_name, scans.render_page("giay_moi_17", dpi=150))
+    assert run_sohoa(tmp_path / "home", "init").returncode == 0  # commands refuse a folder that is not a home
     done = run_sohoa(tmp_path / "home", "ingest", "--json", str(source))
     assert done.returncode == 0, done.stderr
     (result,) = json_lines(done.stdout)

@@ -231,6 +231,7 @@ def test_ingest_refuses_bombs_in_one_line_each_and_archives_the_good_file(tmp_pa
 
 def test_ingest_json_names_the_code(tmp_path):
     home = tmp_path / "home"
+    assert run_sohoa(home, "init").returncode == 0  # commands refuse a folder that is not a home
     result = run_sohoa(home, "ingest", "--json", str(content_bomb(tmp_path / "b.pdf")))
     assert result.returncode == 1
     assert '"error": "too-large-content"' in result.stdout
@@ -264,6 +265,7 @@ def test_the_default_page_limit_refuses_a_ten_thousand_page_file_at_once(tmp_pat
     """10,000 blank pages took 509 s, one pdftoppm per page re-reading the whole file."""
     home = tmp_path / "home"
     started = time.monotonic()
+    assert run_sohoa(home, "init").returncode == 0  # commands refuse a folder that is not a home
     result = run_sohoa(home, "ingest", str(blank_pdf(tmp_path / "mười-nghìn.pdf", 10_000)))
     assert result.returncode == 1
     assert "tệp có 10000 trang, vượt giới hạn 2000 trang" in result.stderr

@@ -101,6 +101,7 @@ def test_a_pdf_scan_is_ocrd_from_its_jpeg_without_poppler(tmp_path):
     tools.mkdir()
     for tool in ("tesseract", "pdftotext"):
         (tools / tool).symlink_to(subprocess.check_output(["which", tool], text=True).strip())
+    assert run_sohoa(tmp_path / "home", "init").returncode == 0  # commands refuse a folder that is not a home
     result = run_sohoa(tmp_path / "home", "ingest", "--json", str(scan), env={"PATH": str(tools)})
     assert result.returncode == 0, result.stderr
     assert "268/SGTVT-VP" in result.stdout

@@ -37,6 +37,7 @@ def skewed(tmp_path_factory):
     }
     sources = {key: sheet.write(folder) for key, sheet in sheets.items()}
     home = folder / "home"
+    assert run_sohoa(home, "init").returncode == 0  # commands refuse a folder that is not a home
     done = run_sohoa(home, "ingest", "--json", *[str(p) for p in sources.values()])
     assert done.returncode == 0, done.stderr
     results = dict(zip(sheets, json_lines(done.stdout)))

@@ -1,0 +1,118 @@
+"""No silent new archive (issue 13, point 4): every command but `init` refuses a folder that
+is not an initialised home; `init` records the agency's name and code; `sohoa agency set`
+renames it and renews the test signing identity."""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from tests.conftest import SOHOA, json_lines, run_sohoa
+from tests.test_watch_support import make_home, tiny_scan
+
+COMMANDS = [
+    ("search", "văn bản"), ("show", "1"), ("status",), ("verify", "--all"), ("audit",), ("set", "1", "number=1/QĐ"),
+    ("ingest", "{scan}"), ("watch",), ("reindex",), ("check",), ("review",), ("timestamp", "renew"),
+    ("agency", "set", "--name", "Sở Nội vụ"),
+]
+
+
+@pytest.mark.parametrize("made", [False, True], ids=["missing-folder", "empty-folder"])
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: "-".join(c[:2]))
+def test_a_folder_without_config_is_refused_and_left_as_it_was(tmp_path, command, made):
+    scan = tiny_scan(tmp_path / "scan.jpg")
+    home = tmp_path / "nhầm chỗ" / "sohoa-data"
+    if made:
+        home.mkdir(parents=True)
+    done = run_sohoa(home, *[part.format(scan=scan) for part in command])
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        f"sohoa: lỗi: {home} không phải kho dữ liệu sohoa (không có config.toml). "
+        f"Tạo kho mới: sohoa --home {home} init"]
+    assert done.stdout == ""
+    if made:
+        assert list(home.iterdir()) == []
+    else:
+        assert not home.parent.exists()
+
+
+def test_the_default_home_in_the_current_folder_is_not_created_either(tmp_path):
+    done = subprocess.run([str(SOHOA), "search", "x"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 2 and "sohoa-data không phải kho dữ liệu sohoa" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def certificate_of(home: Path):
+    keys = home / "keys"
+    pin = (keys / "sohoa-THU-NGHIEM-khong-tin-cay.pin").read_text().strip()
+    _, certificate, _ = pkcs12.load_key_and_certificates(
+        (keys / "sohoa-THU-NGHIEM-khong-tin-cay.p12").read_bytes(), pin.encode())
+    return certificate
+
+
+def attribute(certificate, oid) -> str:
+    return certificate.subject.get_attributes_for_oid(oid)[0].value
+
+
+def test_init_takes_the_agency_name_and_code(tmp_path):
+    home = tmp_path / "sohoa-data"
+    done = run_sohoa(home, "init", "--agency-name", "Sở Nội vụ tỉnh Bình Định", "--agency-code", "H09.01")
+    assert done.returncode == 0, done.stderr
+    config = tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))
+    assert config["agency"]["name"] == "Sở Nội vụ tỉnh Bình Định"
+    assert config["metadata"]["agency_code"] == "H09.01"
+    assert "# " in (home / "config.toml").read_text(encoding="utf-8")  # the comments are kept
+    certificate = certificate_of(home)
+    assert attribute(certificate, NameOID.ORGANIZATION_NAME) == "Sở Nội vụ tỉnh Bình Định"
+    assert attribute(certificate, NameOID.ORGANIZATION_IDENTIFIER) == "H09.01"
+    assert "THỬ NGHIỆM" in attribute(certificate, NameOID.COMMON_NAME)
+
+
+def test_init_without_a_terminal_or_flags_uses_the_default_and_says_so(tmp_path):
+    home = tmp_path / "sohoa-data"
+    done = run_sohoa(home, "init")
+    assert done.returncode == 0, done.stderr
+    assert "Cơ quan chưa đặt tên" in done.stderr and "agency set" in done.stderr
+    assert tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))["agency"]["name"] == "Cơ quan chưa đặt tên"
+
+
+def test_init_on_an_existing_home_does_not_rename_silently(tmp_path):
+    home = tmp_path / "sohoa-data"
+    assert run_sohoa(home, "init", "--agency-name", "A").returncode == 0
+    done = run_sohoa(home, "init", "--agency-name", "B")
+    assert done.returncode == 1 and "agency set" in done.stderr
+    assert tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))["agency"]["name"] == "A"
+
+
+def test_agency_set_renames_and_renews_the_test_identity_old_signatures_still_verify(tmp_path):
+    home = make_home(tmp_path / "sohoa-data")
+    done = run_sohoa(home, "ingest", "--json", str(tiny_scan(tmp_path / "a.jpg")))
+    assert done.returncode == 0, done.stderr
+    [old_document] = json_lines(done.stdout)
+    old_certificate = certificate_of(home)
+
+    done = run_sohoa(home, "agency", "set", "--name", "UBND xã Tân Phong", "--code", "X01")
+    assert done.returncode == 0, done.stderr
+    config = tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))
+    assert config["agency"]["name"] == "UBND xã Tân Phong" and config["metadata"]["agency_code"] == "X01"
+    new_certificate = certificate_of(home)
+    assert new_certificate.serial_number != old_certificate.serial_number
+    assert attribute(new_certificate, NameOID.ORGANIZATION_NAME) == "UBND xã Tân Phong"
+    [kept] = (home / "keys").glob("previous-*")
+    assert (kept / "sohoa-THU-NGHIEM-khong-tin-cay.p12").is_file()
+    roots = (home / "keys" / "sohoa-THU-NGHIEM-goc-khong-tin-cay.pem").read_text()
+    assert roots.count("BEGIN CERTIFICATE") == 2
+
+    done = run_sohoa(home, "ingest", "--json", str(tiny_scan(tmp_path / "b.jpg", variant=1)))
+    assert done.returncode == 0, done.stderr
+    [new_document] = json_lines(done.stdout)
+    done = run_sohoa(home, "verify", str(old_document["id"]), str(new_document["id"]))
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith(f"✓ [mã {old_document['id']}]") for line in lines)
+    assert any(line.startswith(f"✓ [mã {new_document['id']}]") and "UBND xã Tân Phong" in line for line in lines)
