@@ -11,7 +11,9 @@ import pikepdf
 import pytest
 from fontTools.ttLib import TTFont
 from pikepdf import Name
+from PIL import Image, ImageChops
 
+from ocr.scannertext import INVISIBLE, VISIBLE, strip_invisible_text, text_layer_kind
 from tests.conftest import json_lines, run_sohoa
 from tests.fixtures import scans
 
@@ -167,3 +169,58 @@ def test_a_real_alaris_scan_gets_our_reading_instead_of_the_scanners(tmp_path):
         assert not any("TimesNewRoman" in f for f in fonts), fonts
     report = page_validator.validate_pdf(Path(result["pdfa"]), profile="2u")
     assert report.is_compliant, [(f.rule_id, f.message) for f in report.failures]
+
+
+# -- the page taken apart, without OCR --------------------------------------------------
+
+
+def _page_with(drawing: bytes, image: bool = True) -> pikepdf.Pdf:
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    page = pdf.pages[0]
+    font = pikepdf.Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica)
+    resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=pdf.make_indirect(font)))
+    if image:
+        scan = pdf.make_stream(b"\x80" * (60 * 85), Type=Name.XObject, Subtype=Name.Image, Width=60, Height=85,
+                               ColorSpace=Name.DeviceGray, BitsPerComponent=8)
+        resources.XObject = pikepdf.Dictionary(Im0=scan)
+    page.obj.Resources = resources
+    page.obj.Contents = pdf.make_stream(drawing)
+    return pdf
+
+
+def test_text_under_a_page_sized_image_counts_as_invisible_and_goes():
+    pdf = _page_with(b"BT /F1 12 Tf 72 700 Td (Dooc lap) Tj ET q 595 0 0 842 0 0 cm /Im0 Do Q")
+    page = pdf.pages[0]
+    assert text_layer_kind(page) == INVISIBLE
+    image = page.resources.XObject.Im0.read_raw_bytes()
+    assert strip_invisible_text(page)
+    assert b"Tj" not in page.obj.Contents.read_bytes() and b"/Im0 Do" in page.obj.Contents.read_bytes()
+    assert Name.Font not in page.resources  # the font only the old layer used went with it
+    assert page.resources.XObject.Im0.read_raw_bytes() == image
+
+
+def test_visible_text_beside_an_invisible_layer_keeps_the_page_as_it_is():
+    drawing = (b"q 595 0 0 842 0 0 cm /Im0 Do Q BT 3 Tr /F1 12 Tf 72 700 Td (ocr) Tj ET "
+               b"BT 0 Tr /F1 12 Tf 72 600 Td (Typed note) Tj ET")
+    pdf = _page_with(drawing)
+    assert text_layer_kind(pdf.pages[0]) == VISIBLE
+    assert not strip_invisible_text(pdf.pages[0])
+    assert pdf.pages[0].obj.Contents.read_bytes() == drawing
+
+
+@pytest.mark.skipif(not REAL_SCANS.is_dir(), reason="../shared/realscans not present")
+def test_taking_the_alaris_layer_out_leaves_every_pixel_of_the_page(tmp_path):
+    """Alaris sets the fill colour of the JBIG2 text mask inside its text object: that
+    setting stays, so the page looks exactly as before."""
+    source = REAL_SCANS / "hau-giang-2010-21.pdf"
+    stripped = tmp_path / "stripped.pdf"
+    with pikepdf.open(source) as pdf:
+        assert strip_invisible_text(pdf.pages[0])
+        pdf.save(stripped)
+    assert _pdftotext(stripped).strip() == ""
+    for path in (source, stripped):
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", str(path), str(tmp_path / path.stem)],
+                       check=True, capture_output=True)
+    before, after = (Image.open(tmp_path / f"{p.stem}.png").convert("RGB") for p in (source, stripped))
+    assert ImageChops.difference(before, after).getbbox() is None
