@@ -414,8 +414,10 @@ def _header_metadata(job: Job) -> dict:
 
 def _text_sources(job: Job) -> list[str]:
     """Per page: "ocr" (no text before), "redone-ocr" (an old text layer, a scanner's OCR,
-    replaced by ours) or "kept" (visible text of a born-digital page)."""
-    return ["kept" if i not in job.ocr else "redone-ocr" if i in job.redone_text_pages else "ocr"
+    replaced by ours; or a page with text rasterised: --force-ocr, unembedded fonts) or
+    "kept" (visible text of a born-digital page)."""
+    redone = job.redone_text_pages | {number - 1 for number in job.rasterised_pages}
+    return ["kept" if i not in job.ocr else "redone-ocr" if i in redone else "ocr"
             for i in range(len(job.page_dpis))]
 
 
