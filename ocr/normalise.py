@@ -259,3 +259,55 @@ def _fonts(resources, found: list, seen: set, depth: int) -> None:
                         continue
                     seen.add(xobject.objgen)
                 _fonts(xobject.get(Name.Resources), found, seen, depth + 1)
+
+
+def pages_not_carried(pdf: pikepdf.Pdf) -> dict[int, list[str]]:
+    """Pages (0-based) that would not pass as PDF/A-2 as they are, with pikepdf.pdfa's
+    words: what normalise() could not mend (a transfer function, a PostScript form, a font
+    that maps no glyph to Unicode ...). Such a page is carried over as an image of itself.
+
+    pikepdf.pdfa.check looks at the document in memory as it would be written (about 0.1 s
+    a page); its findings name objects, mapped here to the pages that reach them. What no
+    page reaches (the catalog, the metadata not yet written) is write_pdfa's to settle.
+    """
+    import pikepdf.pdfa
+
+    from ocr.jpx import without_checked_jpx
+
+    # As write_pdfa will: the sRGB output intent (device colour is judged against it), XMP.
+    pikepdf.pdfa.prepare(pdf, "2b", output_intent="sRGB")
+    report = pikepdf.pdfa.check(pdf, "2b")
+    flagged: dict[tuple[int, int], list[str]] = {}
+    for finding in report.findings:
+        words = str(finding.where).split()
+        if len(words) < 3 or words[0] != "obj" or not (words[1].isdigit() and words[2].isdigit()):
+            continue
+        if not without_checked_jpx([finding.message]):
+            continue  # JPEG 2000 data: ocr/jpx.py's to check, after writing
+        flagged.setdefault((int(words[1]), int(words[2])), []).append(f"{finding.rule}: {finding.message}")
+    if not flagged:
+        return {}
+    found = {}
+    for index, page in enumerate(pdf.pages):
+        reasons = [r for objgen in _reachable(page.obj) if objgen in flagged for r in flagged[objgen]]
+        if reasons:
+            found[index] = sorted(set(reasons))
+    return found
+
+
+def _reachable(obj, limit: int = 100_000) -> set[tuple[int, int]]:
+    """The indirect objects a page reaches (not through /Parent)."""
+    seen: set[tuple[int, int]] = set()
+    todo = [obj]
+    while todo and len(seen) < limit:
+        item = todo.pop()
+        if isinstance(item, (pikepdf.Dictionary, pikepdf.Stream, pikepdf.Array)):
+            if item.is_indirect:
+                if item.objgen in seen:
+                    continue
+                seen.add(item.objgen)
+            if isinstance(item, pikepdf.Array):
+                todo.extend(item)
+            else:
+                todo.extend(value for key, value in item.items() if key != "/Parent")
+    return seen

@@ -33,7 +33,7 @@ from ocr.cpus import available_cpus
 from ocr.errors import TooManyPixels
 from ocr.pages import PageJob, ocr_pages
 from ocr.pdfa import DocumentInfo, PdfaReport, add_text_layers, write_pdfa
-from ocr.normalise import unembedded_fonts
+from ocr.normalise import pages_not_carried, unembedded_fonts
 from ocr.pdfpages import full_page_jpeg, image_dpi, page_geometry
 from ocr.results import OcrPage
 from ocr.scannertext import NONE as NO_TEXT
@@ -129,7 +129,7 @@ class Job:
     page_dpis: list[float] = field(default_factory=list)
     pages_with_text: set[int] = field(default_factory=set)  # visible text, kept
     redone_text_pages: set[int] = field(default_factory=set)  # an old text layer replaced by our OCR
-    rasterised_pages: dict[int, list[str]] = field(default_factory=dict)  # page number -> unembedded fonts
+    rasterised_pages: dict[int, dict] = field(default_factory=dict)  # page number -> why (reason, fonts|findings)
     ocr: dict[int, OcrPage] = field(default_factory=dict)
     page_texts: list[str] = field(default_factory=list)
     pdfa_path: Path | None = None
@@ -197,13 +197,24 @@ def _rasterise_unembedded(job: Job) -> None:
     """PDF/A needs every font a page uses embedded, and a font cannot be embedded from
     here: a page kept with visible text in such a font (a born-digital page, a form or
     annotation drawn into the page in Helvetica) is carried over as an image of itself at
-    its own resolution, and OCR'd."""
+    its own resolution, and OCR'd; so is a page pikepdf.pdfa finds anything else on that
+    PDF/A-2 does not take (ocr/normalise.py pages_not_carried)."""
     for index in sorted(job.pages_with_text):
         fonts = unembedded_fonts(job.loaded.pdf.pages[index])
         if fonts:
-            rasterise_page(job.loaded.pdf, index, dpi=job.page_dpis[index], work=job.staging)
-            job.pages_with_text.discard(index)
-            job.rasterised_pages[index + 1] = sorted(set(fonts))
+            _rasterise(job, index, {"reason": "phông chữ không nhúng", "fonts": sorted(set(fonts))})
+    if job.format != "pdf":
+        return
+    # Anything else a page carries that PDF/A-2 does not take and normalise() could not mend
+    for index, findings in pages_not_carried(job.loaded.pdf).items():
+        _rasterise(job, index, {"reason": "trang không chuyển được nguyên dạng sang PDF/A", "findings": findings})
+
+
+def _rasterise(job: Job, index: int, why: dict) -> None:
+    """The page becomes an image of itself at its own resolution (poppler), OCR'd."""
+    rasterise_page(job.loaded.pdf, index, dpi=job.page_dpis[index], work=job.staging)
+    job.pages_with_text.discard(index)
+    job.rasterised_pages[index + 1] = why
 
 
 def _strip_old_text(job: Job) -> None:
@@ -399,8 +410,7 @@ def _input_changes(job: Job) -> dict:
     if job.loaded is not None and job.loaded.normalised:
         found["input_changes"] = job.loaded.normalised
     if job.rasterised_pages:
-        found["rasterised_pages"] = {str(n): {"reason": "phông chữ không nhúng", "fonts": fonts}
-                                     for n, fonts in sorted(job.rasterised_pages.items())}
+        found["rasterised_pages"] = {str(n): why for n, why in sorted(job.rasterised_pages.items())}
     if job.loaded is not None and job.loaded.damage is not None:
         found["damaged"] = job.loaded.damage.as_detail()
     return found

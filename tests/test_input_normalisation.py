@@ -14,6 +14,7 @@ import io
 import json
 import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import img2pdf
@@ -144,6 +145,17 @@ def with_scanner_text(path: Path) -> Path:
     return path
 
 
+def with_transfer_function(path: Path) -> Path:
+    """A graphics state with a transfer function (/TR): PDF/A-2 forbids it (6.2.5) and
+    nothing on the page can be mended to do without it: the page becomes an image of itself."""
+    pdf = _scan_pdf()
+    page = pdf.pages[0]
+    page.obj.Resources.ExtGState = Dictionary(GS0=Dictionary(Type=Name.ExtGState, TR=Name.Identity))
+    page.contents_add(pdf.make_stream(b"q /GS0 gs Q"), prepend=True)
+    pdf.save(path)
+    return path
+
+
 def _three_page_pdf() -> tuple[bytes, list[int]]:
     """A 3-page scan PDF laid out as scanners write one: the page tree, then each page's
     dictionary, drawing and image in turn. The bytes and where each page's objects start."""
@@ -203,6 +215,7 @@ GOOD = {
     "jpeg2000.pdf": (with_jpx_image, 1),
     "mặt-nạ-lạc.pdf": (with_stray_mask, 1),
     "lớp-chữ-máy-quét.pdf": (with_scanner_text, 1),
+    "hàm-truyền.pdf": (with_transfer_function, 1),
 }
 DAMAGED = {
     # file name: (writer, pages declared, pages readable)
@@ -336,6 +349,20 @@ def test_a_scanners_text_in_an_unembedded_font_is_not_carried_over(archived, hom
     with pikepdf.open(shown["pdfa"]) as pdf:
         fonts = [str(f.get(Name.BaseFont)) for f in pdf.pages[0].resources.get(Name.Font, {}).values()]
         assert not any("Times" in font for font in fonts)
+
+
+def test_a_page_that_cannot_be_carried_over_is_rasterised_at_its_resolution_and_ocrd(archived, home):
+    shown = _shown(home, archived["hàm-truyền.pdf"]["id"])
+    (why,) = shown["metadata"]["rasterised_pages"].values()
+    assert any("/TR" in finding for finding in why["findings"])
+    assert shown["page_details"][0]["dpi"] == pytest.approx(DPI, rel=0.02)
+    assert shown["page_details"][0]["ocr_confidence"] is not None
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", shown["pdfa"], "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert len(text.split()) > 30  # its words are OCR'd into the text layer
+    with pikepdf.open(shown["pdfa"]) as pdf:
+        (image,) = pdf.pages[0].get_images().values()
+        assert abs(int(image.Width) - pdf.pages[0].mediabox[2] * DPI / 72) < 2  # its own resolution
 
 
 # -- point 2: what truly cannot be archived is refused in one line --------------------------
