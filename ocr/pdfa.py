@@ -58,7 +58,9 @@ class PdfaInvalid(Exception):
 
     def __init__(self, report: PdfaReport):
         first = report.findings[0] if report.findings else "không rõ"
-        super().__init__(f"tệp PDF/A không hợp lệ ({len(report.findings)} lỗi, ví dụ: {first})")
+        # What sohoa wrote failed its own check: sohoa's shortcoming, not the clerk's file.
+        super().__init__(f"sohoa chưa tạo được bản PDF/A hợp lệ từ tệp này ({len(report.findings)} lỗi, ví dụ: "
+                         f"{first}); tệp gốc không có lỗi cần sửa: hãy gửi tệp cho người quản trị hệ thống")
         self.report = report
 
 
