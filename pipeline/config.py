@@ -62,6 +62,15 @@ memory_limit_mb = 4096
 # Search engine: "tantivy" (default) or "whoosh" (pure Python); a change rebuilds the index.
 engine = "tantivy"
 
+[audit]
+# Kiểm tra toàn vẹn định kỳ (`sohoa audit`) do dịch vụ theo dõi thư mục chạy: bao lâu một lần
+# (giờ; 0 = không tự chạy) và cả kho được kiểm tra hết trong bao nhiêu ngày (mỗi lần một phần,
+# tài liệu lâu chưa kiểm tra nhất trước; 0 = cả kho mỗi lần).
+# The watch service's fixity audit: every interval_hours (0 = never), the whole archive
+# covered within cycle_days (0 = all of it each time).
+interval_hours = 24
+cycle_days = 30
+
 [metadata]
 # Ngôn ngữ của tài liệu (mã ISO 639-1). Language of the documents.
 language = "vi"

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.audit import AuditSchedule, AuditSettings, scheduled_sample
+from pipeline.home import Home
 from tests.conftest import json_lines, run_sohoa
 from tests.test_watch_support import Service, make_home, tiny_scan, wait_for
 
@@ -159,8 +161,10 @@ def test_sample_audits_the_least_recently_checked_first(archive):
 def test_watch_service_audits_on_its_schedule(archive):
     home, documents = archive
     config = home / "config.toml"
-    config.write_text(config.read_text(encoding="utf-8") + "\n[audit]\ninterval_hours = 0.0005\ncycle_days = 0\n",
-                      encoding="utf-8")
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("\ninterval_hours = 24\n", "\ninterval_hours = 0.0005\n").replace("\ncycle_days = 30\n", "\ncycle_days = 0\n")
+    assert "interval_hours = 0.0005" in text and "cycle_days = 0" in text
+    config.write_text(text, encoding="utf-8")
     service = Service(home).start()
     try:
         wait_for(lambda: "kiểm tra toàn vẹn định kỳ: 2 tài liệu, 2 đạt" in service.stdout_path.read_text(
@@ -169,3 +173,12 @@ def test_watch_service_audits_on_its_schedule(archive):
         service.stop()
     assert all(fixity_events(home, d["id"]) for d in documents)
     assert "Kiểm tra toàn vẹn lần cuối:" in run_sohoa(home, "status").stdout
+    # A restart does not audit again at once: the next run is due one interval after the last.
+    config.write_text(text.replace("\ninterval_hours = 0.0005\n", "\ninterval_hours = 1\n"), encoding="utf-8")
+    assert 3000 < AuditSchedule(Home(home), events=None).due_in() <= 3600
+
+
+def test_a_scheduled_run_takes_its_share_of_the_cycle():
+    assert scheduled_sample(300, AuditSettings(interval_hours=24, cycle_days=30)) == 10
+    assert scheduled_sample(7, AuditSettings(interval_hours=24, cycle_days=30)) == 1
+    assert scheduled_sample(300, AuditSettings(interval_hours=24, cycle_days=0)) is None

@@ -108,6 +108,8 @@ class Dispatcher:
         inboxes = prepare_folders(self.home, [p.name for p in self.settings.profiles])
         self._gate = SigningGate(self.home, self.settings, self.events)
         self._gate.check_at_start()  # before any file is taken
+        # [audit] interval_hours (pipeline/audit.py): a bad value is refused before anything starts
+        audits = AuditSchedule(self.home, self.events)
         desk = self._desk = Desk(self.home, self.settings, self.events, self._from_desk)
         for job in desk.recover():
             self._runnable.append(_Runnable(job))
@@ -122,7 +124,6 @@ class Dispatcher:
             self._start_child("document", number)
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         desk.start()
-        audits = AuditSchedule(self.home, self.events)  # [audit] interval_hours (pipeline/audit.py)
         audits.start()
         observer = start_observer(self.home.inbox_dir, desk.seen)
         self.events("started", self._started_message(inboxes), pid=os.getpid(), ocr_processes=self.ocr_count,
