@@ -274,9 +274,13 @@ def pages_not_carried(pdf: pikepdf.Pdf) -> dict[int, list[str]]:
 
     from ocr.jpx import without_checked_jpx
 
-    # As write_pdfa will: the sRGB output intent (device colour is judged against it), XMP.
-    pikepdf.pdfa.prepare(pdf, "2b", output_intent="sRGB")
-    report = pikepdf.pdfa.check(pdf, "2b")
+    try:
+        # As write_pdfa will: the sRGB output intent (device colour is judged against it), XMP.
+        pikepdf.pdfa.prepare(pdf, "2b", output_intent="sRGB")
+        report = pikepdf.pdfa.check(pdf, "2b")
+    except Exception as error:  # an odd document the check cannot take: write_pdfa judges it
+        log.warning("PDF/A pre-check not made: %s: %s", type(error).__name__, error)
+        return {}
     flagged: dict[tuple[int, int], list[str]] = {}
     for finding in report.findings:
         words = str(finding.where).split()
