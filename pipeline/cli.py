@@ -122,6 +122,15 @@ def _not_a_home(root: Path) -> str:
 # -- commands ---------------------------------------------------------------------------
 
 
+def _ask(prompt: str) -> str | None:
+    """One answer typed at the terminal; empty (or Ctrl-D) keeps the default."""
+    try:
+        return input(prompt).strip() or None
+    except EOFError:
+        print(file=sys.stderr)
+        return None
+
+
 def cmd_init(args) -> int:
     root = resolve_home(args.home)
     name, code = args.agency_name, args.agency_code
@@ -129,8 +138,8 @@ def cmd_init(args) -> int:
         if name is not None or code is not None:
             raise UserError(f"kho {root} đã có; đổi tên/mã cơ quan bằng: sohoa --home {root} agency set --name … --code …")
     elif sys.stdin.isatty() and (name is None or code is None):
-        name = name if name is not None else input(f"Tên cơ quan lưu trữ [{agency.DEFAULT_NAME}]: ").strip() or None
-        code = code if code is not None else input("Mã định danh cơ quan (để trống nếu chưa có): ").strip() or None
+        name = name if name is not None else _ask(f"Tên cơ quan lưu trữ [{agency.DEFAULT_NAME}]: ")
+        code = code if code is not None else _ask("Mã định danh cơ quan (để trống nếu chưa có): ")
     elif name is None:
         print(f"  Tên cơ quan: dùng tên mặc định «{agency.DEFAULT_NAME}» (chưa cho --agency-name); "
               f"đổi sau bằng: sohoa --home {root} agency set --name …", file=sys.stderr)

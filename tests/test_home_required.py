@@ -116,3 +116,32 @@ def test_agency_set_renames_and_renews_the_test_identity_old_signatures_still_ve
     lines = done.stdout.splitlines()
     assert any(line.startswith(f"✓ [mã {old_document['id']}]") for line in lines)
     assert any(line.startswith(f"✓ [mã {new_document['id']}]") and "UBND xã Tân Phong" in line for line in lines)
+
+
+def test_init_at_a_terminal_asks_for_the_agency(tmp_path):
+    import os
+    import pty
+
+    home = tmp_path / "sohoa-data"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: sohoa on a terminal, as an operator runs it
+        os.execv(str(SOHOA), [str(SOHOA), "--home", str(home), "init"])
+    said = b""
+
+    def read_until(token: str) -> None:
+        nonlocal said
+        while token.encode() not in said:
+            said += os.read(fd, 1024)
+
+    read_until("Tên cơ quan lưu trữ")
+    os.write(fd, "Văn phòng UBND huyện Tuy Phước\n".encode())
+    read_until("Mã định danh cơ quan")
+    os.write(fd, b"H52.10\n")
+    read_until("Đã tạo kho dữ liệu")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    config = tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))
+    assert config["agency"]["name"] == "Văn phòng UBND huyện Tuy Phước"
+    assert config["metadata"]["agency_code"] == "H52.10"
+    assert attribute(certificate_of(home), NameOID.ORGANIZATION_IDENTIFIER) == "H52.10"
