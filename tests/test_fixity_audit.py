@@ -182,3 +182,26 @@ def test_a_scheduled_run_takes_its_share_of_the_cycle():
     assert scheduled_sample(300, AuditSettings(interval_hours=24, cycle_days=30)) == 10
     assert scheduled_sample(7, AuditSettings(interval_hours=24, cycle_days=30)) == 1
     assert scheduled_sample(300, AuditSettings(interval_hours=24, cycle_days=0)) is None
+
+
+def test_records_archived_before_sizes_were_kept_get_them_from_untouched_sidecars(archive):
+    """Migration 6 on an existing home: the sidecar's size is taken from the file only when
+    the file still has the SHA-256 recorded when it was written."""
+    import sqlite3
+
+    from pipeline.catalog import Catalog
+
+    home, (first, second) = archive
+    with sqlite3.connect(home / "catalog.sqlite") as db:
+        db.execute("UPDATE documents SET sidecar_size = NULL")
+    changed = record_dir(home, second) / "metadata.json"
+    changed.write_bytes(changed.read_bytes() + b"\n")
+    with Catalog(home / "catalog.sqlite") as catalog:
+        with catalog.transaction():
+            catalog._fill_sidecar_sizes()
+        sizes = {d["id"]: catalog.get(d["id"]).sidecar_size for d in (first, second)}
+    assert sizes[first["id"]] == (record_dir(home, first) / "metadata.json").stat().st_size
+    assert sizes[second["id"]] is None
+    done = run_sohoa(home, "verify", "--all")
+    assert done.returncode == 1
+    assert "tệp mô tả metadata.json đã bị thay đổi (SHA-256 khác)" in lines_about(done.stdout, second["id"])[0]
