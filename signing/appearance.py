@@ -44,7 +44,7 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 from fontTools.ttLib.scaleUpem import scale_upem
 from pdf2image import convert_from_bytes
-from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.layout import AxisAlignment, BoxConstraints, InnerScaling, Margins, SimpleBoxLayoutRule
@@ -332,7 +332,8 @@ def place_block(data: bytes, agency_name: str, font_path: Path, style: Nd30Stamp
     try:
         (image,) = convert_from_bytes(data, dpi=72, first_page=1, last_page=1, grayscale=True,
                                       use_cropbox=True)
-    except (PDFPageCountError, PDFSyntaxError, ValueError):
+    except (PDFPageCountError, PDFSyntaxError, PDFInfoNotInstalledError, ValueError):
+        # No rendering (poppler missing or the page unreadable to it): the default place.
         return block_box(geometry.box, geometry.rotate, size), style
     scale = image.width / shown_width  # pixels per point, about 1
     left, top = emptiest_place(np.asarray(image), (size[0] * scale, size[1] * scale))
