@@ -23,7 +23,7 @@ from pipeline.archive import ArchiveStore
 from pipeline.logfile import LogFile
 from tests.conftest import run_sohoa
 from tests.fixtures import scans
-from tests.test_watch_support import Service, jobs, make_home, tiny_scan, wait_for, wait_settled
+from tests.test_watch_support import Service, jobs, make_home, tiny_scan, wait_for, wait_settled, tmpfs_mounted
 from watch_folders.transient import DISK_FULL_REASON, describe_transient, is_disk_full, is_transient
 from watch_folders.workers import _failure
 
@@ -35,14 +35,8 @@ def small_disk(tmp_path):
     """A 64 MB file system of its own (tmpfs), so that it can be filled up."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.strip()}")
-    try:
+    with tmpfs_mounted(mount_point, "64m"):
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def free_bytes(path: Path) -> int:

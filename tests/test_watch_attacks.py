@@ -19,7 +19,6 @@ import select
 import shutil
 import stat
 import struct
-import subprocess
 import threading
 import uuid
 from pathlib import Path
@@ -30,6 +29,7 @@ from pipeline.home import Home
 from tests.conftest import run_sohoa
 from tests.test_watch_support import (
     Service, big_pdf, jobs, jobs_for, jpeg_bytes, make_home, query, tiny_scan, wait_for, wait_settled,
+    tmpfs_mounted,
 )
 from watch_folders.desk import Desk
 from watch_folders.eventlog import EventLog
@@ -462,14 +462,8 @@ def mounted_inbox(fresh_home):
     """inbox/van-ban-den as a file system of its own, the way a share is mounted there."""
     home = fresh_home
     mount_point = home / "inbox" / "van-ban-den"
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a file system here: {mounted.stderr.strip()}")
-    try:
+    with tmpfs_mounted(mount_point, "16m"):
         yield home
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_an_inbox_on_another_file_system_is_moved_by_a_copy_no_more_readable(mounted_inbox):

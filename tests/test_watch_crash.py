@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
 import time
 
 import pytest
@@ -16,6 +15,7 @@ from tests.conftest import run_sohoa
 from tests.fixtures import scans
 from tests.test_watch_support import (
     Service, big_pdf, inbox_files, jobs, jobs_for, jpeg_bytes, make_home, query, tiny_scan, wait_for, wait_settled,
+    tmpfs_mounted,
 )
 
 
@@ -156,14 +156,8 @@ def small_disk(tmp_path):
     """A 64 MB file system of its own (tmpfs), so that it can be filled up."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.strip()}")
-    try:
+    with tmpfs_mounted(mount_point, "64m"):
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_a_full_disk_is_waited_out_not_failed(small_disk):

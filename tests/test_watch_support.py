@@ -3,6 +3,7 @@ tests share: a real `sohoa watch` process on a temporary home with short delays.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -128,6 +129,20 @@ def _die_with_the_tests() -> None:
     """A service left behind by an interrupted test run would go on using the CPUs."""
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
+
+
+@contextlib.contextmanager
+def tmpfs_mounted(mount_point: Path, size: str):
+    """A small file system of its own at mount_point (tmpfs; the tests run as root), so that
+    it can be filled up or stand for a share; the test is skipped where it cannot be mounted."""
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
     deadline = time.monotonic() + timeout
