@@ -120,6 +120,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE documents ADD COLUMN sidecar_size INTEGER;
     """,
+    # 7: withdrawal (pipeline/withdraw.py): a withdrawn record keeps its files, its rows and
+    # its audit trail, but leaves search (and any future export); NULL while it is in
+    """
+    ALTER TABLE documents ADD COLUMN withdrawn_at TEXT;
+    ALTER TABLE documents ADD COLUMN withdrawn_reason TEXT;
+    """,
     # New migrations are appended here, one string each, never edited once committed.
 )
 
@@ -166,6 +172,8 @@ class DocumentRow:
     # (number, symbol, issuing body, year) folded, when all are known (pipeline/header/record.py)
     duplicate_key: str | None = None
     sidecar_size: int | None = None  # None: archived before migration 6 and not matched since
+    withdrawn_at: str | None = None  # set by `sohoa withdraw`: out of search, files kept
+    withdrawn_reason: str | None = None
 
 
 class Catalog:
@@ -308,6 +316,16 @@ class Catalog:
     def document_ids(self) -> set[int]:
         return {int(row[0]) for row in self._db.execute("SELECT id FROM documents")}
 
+    # What the search index holds: every document but the withdrawn ones (pipeline/withdraw.py).
+    # A future export lists its documents with the same filter.
+    SEARCHABLE = "withdrawn_at IS NULL"
+
+    def searchable_ids(self) -> set[int]:
+        return {int(row[0]) for row in self._db.execute(f"SELECT id FROM documents WHERE {self.SEARCHABLE}")}
+
+    def count_searchable(self) -> int:
+        return int(self._db.execute(f"SELECT count(*) FROM documents WHERE {self.SEARCHABLE}").fetchone()[0])
+
     def documents_with_texts(
         self, after_id: int, limit: int
     ) -> list[tuple[int, dict, list[str], list[tuple[str, str]]]]:
@@ -315,7 +333,8 @@ class Catalog:
         documents with id > after_id, by id: one batch of a reindex, three queries whatever
         its size."""
         rows = self._db.execute(
-            "SELECT id, metadata_json FROM documents WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+            f"SELECT id, metadata_json FROM documents WHERE id > ? AND {self.SEARCHABLE} ORDER BY id LIMIT ?",
+            (after_id, limit),
         ).fetchall()
         if not rows:
             return []
@@ -326,14 +345,16 @@ class Catalog:
             " ORDER BY document_id, page_number",
             (first, last),
         ):
-            texts[int(page["document_id"])].append(page["text"])
+            if int(page["document_id"]) in texts:  # not a withdrawn one lying between
+                texts[int(page["document_id"])].append(page["text"])
         signing: dict[int, list[tuple[str, str]]] = {int(row["id"]): [] for row in rows}
         for event in self._db.execute(
             "SELECT document_id, step, outcome FROM events WHERE document_id BETWEEN ? AND ?"
             " AND step IN ('signed', 'signature_verified') ORDER BY id",
             (first, last),
         ):
-            signing[int(event["document_id"])].append((event["step"], event["outcome"]))
+            if int(event["document_id"]) in signing:
+                signing[int(event["document_id"])].append((event["step"], event["outcome"]))
         return [
             (int(row["id"]), json.loads(row["metadata_json"]), texts[int(row["id"])], signing[int(row["id"])])
             for row in rows

@@ -37,6 +37,7 @@ from ocr.tesseract import TesseractError
 from pipeline import __version__
 from pipeline.archive import ArchiveStore
 from pipeline import agency, audit
+from pipeline import withdraw as withdrawal
 from pipeline.catalog import Catalog
 from pipeline.fixity import FixityResult, check_record
 from pipeline.config import ConfigError, resolve_home
@@ -262,6 +263,7 @@ def cmd_show(args) -> int:
         pages = catalog.pages(row.id)
         events = catalog.events(row.id)
         duplicates = duplicates_of(catalog, row.id)
+        withdrawn = withdrawal.withdrawal_of(catalog, row)
     if args.json:
         _print_json({
             "id": row.id,
@@ -275,6 +277,7 @@ def cmd_show(args) -> int:
             "sidecar": str(archive.path(row.sidecar_file)),
             "metadata": row.metadata,
             "duplicates": duplicates,  # same number, symbol, issuing body and year
+            "withdrawn": withdrawn.as_dict() if withdrawn else None,  # out of search, files kept
             "page_details": [
                 {"number": p.number, "text_source": p.text_source, "dpi": p.dpi, "ocr_confidence": p.ocr_confidence,
                  "rotation": p.rotation, "skew": p.skew, "blank": p.blank}
@@ -285,6 +288,9 @@ def cmd_show(args) -> int:
         return EXIT_OK
     meta = row.metadata
     print(f"Tài liệu mã {row.id}: {row.original_name}")
+    if withdrawn:
+        print(f"  ĐÃ RÚT KHỎI KHO lúc {withdrawn.at} — lý do: {withdrawn.reason}"
+              + (f" ({withdrawn.by})" if withdrawn.by else "") + "; không còn trong kết quả tìm kiếm, tệp vẫn lưu")
     print(f"  Số ký hiệu: {meta.get('number') or '(chưa đọc được)'}")
     print("\n".join(show_lines(meta, duplicates)))
     print(f"  Số trang:   {row.page_count}")
@@ -359,6 +365,41 @@ def cmd_set(args) -> int:
     return EXIT_OK
 
 
+def cmd_withdraw(args) -> int:
+    """Withdraw (or with --undo, reinstate) a record: out of search, files and trail kept."""
+    if args.undo:
+        return cmd_reinstate(args)
+    home = _open_home(args)
+    by = corrections.who_is_editing(None)
+    with Catalog(home.catalog_path) as catalog:
+        row = catalog.get(args.id)
+        if row is not None and row.withdrawn_at is not None:  # said before the index is opened
+            print(f"[mã {args.id}] đã được rút khỏi kho lúc {row.withdrawn_at} (lý do: {row.withdrawn_reason});"
+                  " không làm lại. Đưa lại vào kho: sohoa reinstate " + str(args.id) + ' --reason "…"')
+            return EXIT_OK
+        with _open_search_index(home, home.config().index_engine, catalog) as index:
+            try:
+                done = withdrawal.withdraw(catalog, index, args.id, reason=args.reason, by=by)
+            except withdrawal.WithdrawError as error:
+                raise UserError(str(error)) from None
+    print(f"[mã {args.id}] đã rút khỏi kho lúc {done.at} ({by}) — lý do: {done.reason}. "
+          "Không còn trong kết quả tìm kiếm; các tệp và nhật ký vẫn được lưu và kiểm tra toàn vẹn.")
+    return EXIT_OK
+
+
+def cmd_reinstate(args) -> int:
+    home = _open_home(args)
+    by = corrections.who_is_editing(None)
+    with Catalog(home.catalog_path) as catalog, \
+            _open_search_index(home, home.config().index_engine, catalog) as index:
+        try:
+            at = withdrawal.reinstate(catalog, index, args.id, reason=args.reason, by=by)
+        except withdrawal.WithdrawError as error:
+            raise UserError(str(error)) from None
+    print(f"[mã {args.id}] đã đưa lại vào kho lúc {at} ({by}); tìm kiếm lại được.")
+    return EXIT_OK
+
+
 def _catalog_source(catalog: Catalog) -> DocumentSource:
     """The catalog as the index sees it: documents with their metadata and page texts, and
     their signature status from the audit trail (as `ingest` indexes them)."""
@@ -367,8 +408,8 @@ def _catalog_source(catalog: Catalog) -> DocumentSource:
             IndexedDocument.from_record(doc_id, {"signature_status": signature_status_of(signing), **metadata}, pages)
             for doc_id, metadata, pages, signing in catalog.documents_with_texts(after_id, limit)
         ],
-        doc_ids=catalog.document_ids,
-        count=catalog.count_documents,
+        doc_ids=catalog.searchable_ids,  # withdrawn records are not in the index
+        count=catalog.count_searchable,
     )
 
 
@@ -388,7 +429,7 @@ def _reindex(home: Home, engine: str, catalog: Catalog, batch_size: int = DEFAUL
 def _open_search_index(home: Home, engine: str, catalog: Catalog) -> ManagedIndex:
     """Open the index; rebuild it from the catalog first when it is outdated or lost."""
     index = open_index(home.index_dir, engine)
-    if index.needs_rebuild or (index.count() == 0 and catalog.count_documents() > 0):
+    if index.needs_rebuild or (index.count() == 0 and catalog.count_searchable() > 0):
         index.close()
         print("Chỉ mục tìm kiếm cần dựng lại (phiên bản mới, đổi bộ máy tìm kiếm hoặc bị mất); "
               "đang dựng lại từ danh mục...", file=sys.stderr)
@@ -439,7 +480,9 @@ def cmd_search(args) -> int:
         # The catalog is the truth: an index entry without a catalog row is never shown.
         rows = catalog.get_many([hit.doc_id for hit in hits])
         archive = ArchiveStore(home.archive_dir)
-    results = [_search_result_json(hit, rows[hit.doc_id], archive) for hit in hits if hit.doc_id in rows]
+    # A withdrawn record is never shown, even by an index not yet told (`sohoa check` finds it).
+    results = [_search_result_json(hit, rows[hit.doc_id], archive) for hit in hits
+               if hit.doc_id in rows and rows[hit.doc_id].withdrawn_at is None]
     asked = f"«{args.query}»" if args.query.strip() else "các điều kiện đã chọn"
     if args.json:
         _print_json({"query": args.query, "sort": options.sort.value, "count": len(results), "results": results})
@@ -478,7 +521,7 @@ def cmd_reindex(args) -> int:
 def cmd_check(args) -> int:
     home = _open_home(args)
     with Catalog(home.catalog_path) as catalog, open_index(home.index_dir, home.config().index_engine) as index:
-        report = check_index(index, catalog.document_ids())
+        report = check_index(index, catalog.searchable_ids())  # a withdrawn record is expected absent
     if args.json:
         _print_json({"ok": report.ok, "catalog_documents": report.catalog_count,
                      "indexed_documents": report.index_count, "needs_rebuild": report.needs_rebuild,
@@ -656,6 +699,8 @@ def cmd_verify(args) -> int:
                 row, archive.path(row.pdfa_file), policy, archive_checks.expects_signature(catalog, row.id)
             )
             result = _with_fixity(result, check_record(row, home.archive_dir))
+            if row.withdrawn_at:  # fixity is still owed for a withdrawn record
+                result = dataclasses.replace(result, name=f"{result.name} (đã rút khỏi kho)")
             results.append(result)
             _print_verdict(result, args)
         summary = archive_checks.summarise(results, started, online, tuple(map(str, config.verify.trust_roots)))
@@ -779,6 +824,18 @@ def build_parser() -> argparse.ArgumentParser:
                            help="ví dụ number=15/QĐ-SNV issue_date=27/12/2024; danh sách cách nhau bởi |")
     set_field.add_argument("--by", metavar="NGƯỜI_SỬA", help="người sửa (mặc định: tên người dùng hệ thống)")
     set_field.set_defaults(handler=cmd_set)
+
+    withdraw_cmd = commands.add_parser("withdraw", parents=[common],
+                                       help="rút tài liệu khỏi kho (khỏi tìm kiếm; giữ tệp và nhật ký)")
+    withdraw_cmd.add_argument("id", type=int, metavar="MÃ")
+    withdraw_cmd.add_argument("--reason", metavar="LÝ_DO", help="lý do (bắt buộc; ghi vào nhật ký)")
+    withdraw_cmd.add_argument("--undo", action="store_true", help="đưa lại vào kho (như sohoa reinstate)")
+    withdraw_cmd.set_defaults(handler=cmd_withdraw)
+
+    reinstate_cmd = commands.add_parser("reinstate", parents=[common], help="đưa tài liệu đã rút trở lại kho")
+    reinstate_cmd.add_argument("id", type=int, metavar="MÃ")
+    reinstate_cmd.add_argument("--reason", metavar="LÝ_DO", help="lý do (bắt buộc; ghi vào nhật ký)")
+    reinstate_cmd.set_defaults(handler=cmd_reinstate)
 
     search = commands.add_parser("search", parents=[common], help="tìm tài liệu")
     search.add_argument("query", metavar="TỪ_KHÓA", nargs="?", default="",

@@ -49,6 +49,7 @@ class FixityResult:
     files: tuple[FileCheck, ...]
     extra: tuple[str, ...]  # names in the record's folder that are none of its files
     bytes_read: int
+    withdrawn: bool = False  # out of search (pipeline/withdraw.py); its fixity is still checked
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -63,12 +64,13 @@ class FixityResult:
 
     def line(self) -> str:
         """One line for the document: `tài liệu 12: bản gốc original.pdf đã bị thay đổi (SHA-256 khác); …`."""
-        return f"tài liệu {self.id}: " + ("; ".join(self.problems) if self.problems else "các tệp nguyên vẹn")
+        label = f"tài liệu {self.id}" + (" (đã rút khỏi kho)" if self.withdrawn else "")
+        return f"{label}: " + ("; ".join(self.problems) if self.problems else "các tệp nguyên vẹn")
 
     def as_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "folder": self.folder, "ok": self.ok,
                 "problems": list(self.problems), "files": [f.as_dict() for f in self.files],
-                "extra_files": list(self.extra)}
+                "extra_files": list(self.extra), "withdrawn": self.withdrawn}
 
 
 def sha256_and_size(path: Path) -> tuple[str, int]:
@@ -115,4 +117,4 @@ def check_record(row: DocumentRow, archive_root: Path) -> FixityResult:
         present = []  # a missing folder: each of its files is reported missing
     extra = tuple(name for name in present if name not in known)
     read = sum(c.actual_size or 0 for c in checks)
-    return FixityResult(row.id, row.original_name, str(folder), checks, extra, read)
+    return FixityResult(row.id, row.original_name, str(folder), checks, extra, read, row.withdrawn_at is not None)
