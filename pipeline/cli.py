@@ -52,6 +52,7 @@ from signing.errors import PinRejected, SigningError
 from signing.pin_pause import LoginGuard
 from signing.sign import load_trust_roots, open_agency_signer
 from signing.verify import VerifyPolicy
+from pipeline import verify_report
 from watch_folders.eventlog import EventLog
 from watch_folders.names import printable, shown
 from watch_folders.paths import prepare_folders
@@ -650,21 +651,11 @@ def _agency_signer(config, home: Home):
     return open_agency_signer(config.signing, config.verify.trust_roots, guard)
 
 
-def _print_verdict(result: archive_checks.RecordVerdict, args) -> None:
+def _print_verdict(result: archive_checks.RecordVerdict, metadata: dict, args) -> None:
     if args.json:
-        _print_json(result.as_dict())
-        return
-    if args.csv:
-        return  # the table is printed whole at the end
-    if not result.ok:
-        print(f"✗ [mã {result.id}] {result.name}: " + "; ".join(result.problems))
-    else:
-        signatures = [s for s in result.verification.signatures if s.kind == "signature"]
-        said = ", ".join(f"ký bởi {s.signer} lúc {s.time}" for s in signatures) or "chưa ký số"
-        level = f"PAdES {result.verification.level}, " if result.verification.level else ""
-        print(f"✓ [mã {result.id}] {result.name}: {level}{said}")
-    for warning in result.warnings:
-        print(f"    ! {warning}")
+        _print_json(verify_report.as_dict(result, metadata))
+    elif not args.csv:  # the table is printed whole at the end
+        print(verify_report.verdict_line(result, metadata))
 
 
 def _with_fixity(result: archive_checks.RecordVerdict, fixity: FixityResult) -> archive_checks.RecordVerdict:
@@ -686,7 +677,7 @@ def cmd_verify(args) -> int:
     online = args.online or config.verify.online
     policy = VerifyPolicy(tuple(load_trust_roots(config.verify.trust_roots)), online=online)
     started = archive_checks.now()
-    results, missing = [], []
+    results, missing, metadata = [], [], {}
     with Catalog(home.catalog_path) as catalog:
         archive = ArchiveStore(home.archive_dir)
         for document_id in sorted(catalog.document_ids()) if args.all else args.ids:
@@ -702,11 +693,12 @@ def cmd_verify(args) -> int:
             if row.withdrawn_at:  # fixity is still owed for a withdrawn record
                 result = dataclasses.replace(result, name=f"{result.name} (đã rút khỏi kho)")
             results.append(result)
-            _print_verdict(result, args)
+            metadata[row.id] = row.metadata
+            _print_verdict(result, row.metadata, args)
         summary = archive_checks.summarise(results, started, online, tuple(map(str, config.verify.trust_roots)))
         archive_checks.record_run(catalog, results, summary)
     if args.csv:
-        sys.stdout.write(archive_checks.csv_text(results))
+        sys.stdout.write(verify_report.csv_text(results, metadata))
     elif args.json:
         _print_json({"summary": {**summary.as_dict(), "missing": missing}})
     else:
@@ -714,7 +706,7 @@ def cmd_verify(args) -> int:
               + (f" ({summary.unsigned} chưa ký số)" if summary.unsigned else "")
               + (f"; {len(missing)} mã không có trong kho" if missing else "") + ".")
     if args.report:
-        for path in archive_checks.write_report(Path(args.report), results, summary):
+        for path in verify_report.write_report(Path(args.report), results, metadata, summary):
             print(f"Báo cáo: {path}", file=sys.stderr)
     return EXIT_FAILED if summary.failed or missing else EXIT_OK
 

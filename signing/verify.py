@@ -59,8 +59,8 @@ class SignatureCheck:
     time_proven: bool
     intact: bool
     coverage: str  # "whole-file", "revision+validation-data", "revision+signatures", "modified"
-    trusted: bool
-    revocation: str  # "good", "revoked", "not-checked", "unknown"
+    trusted: bool  # the chain reached a trust root; never for the test identity
+    revocation: str  # "good", "revoked", "not-checked", "no-service" (the cert names none), "unknown"
     timestamp_ok: bool | None  # the signature's own timestamp; None when it has none
     test_identity: bool
     problems: tuple[str, ...] = ()
@@ -129,6 +129,30 @@ def _who(certificate: asn1_x509.Certificate) -> str:
 
 def _is_test_identity(certificate: asn1_x509.Certificate) -> bool:
     return TEST_IDENTITY_MARK in certificate.subject.human_friendly
+
+
+# What a report says of a signature by the identity `sohoa init` makes: its root is trusted
+# only so that the archive can check itself, so it is never called trusted.
+TEST_SIGNATURE_LABEL = "chữ ký THỬ NGHIỆM (danh tính do sohoa init tạo, không có giá trị pháp lý)"
+NO_REVOCATION_SERVICE = "chứng thư không khai báo dịch vụ thu hồi — không kiểm tra được"
+
+
+def declares_revocation_service(certificate: asn1_x509.Certificate) -> bool:
+    """Whether the certificate names an OCSP responder or a CRL distribution point."""
+    try:
+        return bool(certificate.ocsp_urls or certificate.crl_distribution_points
+                    or certificate.delta_crl_distribution_points)
+    except Exception:  # an unreadable extension names nothing that can be asked
+        return False
+
+
+def revocation_status(certificate: asn1_x509.Certificate, checked: bool) -> str:
+    """"good" only when revocation was required of the validation and the certificate names
+    a service that could have answered: pyHanko's validation passes a certificate that
+    names none, which proves nothing about revocation."""
+    if not declares_revocation_service(certificate):
+        return "no-service"
+    return "good" if checked else "not-checked"
 
 
 def _trust_problem(status) -> tuple[str, str]:
@@ -245,12 +269,14 @@ class _Verifier:
         warnings += [warning] if warning else []
         if problem and state == "valid":
             state = "modified"
-        revocation = "good" if require else "not-checked"
+        revocation = revocation_status(signer, require)
         if not status.trusted and status.intact and status.valid:  # a broken one has no trust to judge
             revocation, reason = _trust_problem(status)
             problems.append(reason)
         elif not status.trusted:
             revocation = "unknown"
+        elif revocation == "no-service":
+            warnings.append(NO_REVOCATION_SERVICE)
         elif not require:
             warnings.append("tệp không chứa dữ liệu thu hồi: chưa kiểm tra thu hồi (dùng --online)")
         timestamp_ok = None
@@ -261,14 +287,15 @@ class _Verifier:
                 problems.append("dấu thời gian của chữ ký không hợp lệ hoặc không được tin cậy")
         test_identity = _is_test_identity(signer)
         if test_identity:
-            warnings.append("ký bằng danh tính THỬ NGHIỆM của sohoa: không có giá trị pháp lý")
+            warnings.append(TEST_SIGNATURE_LABEL)
         if state == "valid" and problems:
             state = "untrusted" if subfilter in ACCEPTED_SUBFILTERS else "invalid"
         claimed = stamped_at or status.signer_reported_dt
         return SignatureCheck(
             field=str(sig.field_name), kind="signature", subfilter=subfilter,
             signer=_who(signer), time=_vn(claimed), time_proven=bool(stamped_at and timestamp_ok),
-            intact=bool(status.intact and status.valid), coverage=coverage, trusted=bool(status.trusted),
+            intact=bool(status.intact and status.valid), coverage=coverage,
+            trusted=bool(status.trusted) and not test_identity,
             revocation=revocation, timestamp_ok=timestamp_ok, test_identity=test_identity,
             problems=tuple(problems), warnings=tuple(warnings), state=state,
         )
@@ -310,7 +337,7 @@ class _Verifier:
         problems += [problem] if problem else []
         if problem and state == "valid":
             state = "modified"
-        revocation = "good" if require else "not-checked"
+        revocation = revocation_status(sig.signer_cert, require)
         if not status.trusted:
             revocation, reason = _trust_problem(status)
             problems.append("dấu thời gian tài liệu: " + reason)

@@ -149,7 +149,7 @@ def test_csv_and_report_folder(archive, tmp_path):
     done = run_sohoa(home, "verify", "--csv", *ids, "--report", str(tmp_path / "bao-cao"))
     assert done.returncode == 1  # the second was tampered with
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
-    assert [r["status"] for r in rows] == ["ok", "failed"] and rows[1]["problems"]
+    assert [r["Kết quả"] for r in rows] == ["Đạt", "Không đạt"] and rows[1]["Vấn đề"]
     reports = sorted((tmp_path / "bao-cao").iterdir())
     assert [p.suffix for p in reports] == [".csv", ".json"]
     report = json.loads(reports[1].read_text(encoding="utf-8"))
