@@ -17,15 +17,26 @@ from index.engine import (
     SearchIndexError,
     SearchOptions,
     Sort,
+    index_entry,
     signature_status_of,
 )
-from index.rebuild import DocumentSource, IndexCheck, RebuildProgress, RebuildReport, check_index, rebuild_index
+from index.rebuild import (
+    DocumentSource,
+    EntryDifference,
+    IndexCheck,
+    RebuildProgress,
+    RebuildReport,
+    check_index,
+    rebuild_index,
+    repair_index,
+)
 from index.store import ENGINES, ManagedIndex
 
 __all__ = [
     "ENGINES",
     "SCHEMA_VERSION",
     "DocumentSource",
+    "EntryDifference",
     "IndexCheck",
     "IndexedDocument",
     "ManagedIndex",
@@ -38,8 +49,10 @@ __all__ = [
     "SearchOptions",
     "Sort",
     "check_index",
+    "index_entry",
     "open_index",
     "rebuild_index",
+    "repair_index",
     "signature_status_of",
 ]
 

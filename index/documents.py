@@ -144,7 +144,7 @@ def prepare(doc: IndexedDocument) -> PreparedDocument:
         issuing_body=" ".join(fold_tokens(body_tokens)),
         profile=keyword(doc.profile) or None if doc.profile else None,
         signature_status=keyword(doc.signature_status) or None if doc.signature_status else None,
-        stored=_stored(doc),
+        stored=stored_bytes(doc),
     )
 
 
@@ -153,7 +153,8 @@ def prepare_all(docs: list[IndexedDocument]) -> list[PreparedDocument]:
     return [prepare(doc) for doc in docs]
 
 
-def _stored(doc: IndexedDocument) -> bytes:
+def stored_bytes(doc: IndexedDocument) -> bytes:
+    """What the index stores of a document: every field a hit shows, and the page texts."""
     record = {
         "title": doc.title,
         "number": doc.number,

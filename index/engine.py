@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -64,6 +64,24 @@ class IndexedDocument:
             signature_status=_signature_status(metadata),
             pages=pages,
         )
+
+
+def index_entry(
+    doc_id: int,
+    metadata: Mapping[str, object],
+    page_texts: Sequence[str],
+    events: Iterable[tuple[str, str]],
+) -> IndexedDocument:
+    """The index entry of a catalogued document: its metadata, page texts and audit trail
+    ((step, outcome) pairs in order).
+
+    Ingest, `sohoa set`, renewal, reindex and `sohoa check` all build entries here, so an
+    entry written by one is exactly what the others expect. The signature status is not
+    part of the metadata: it comes from the audit trail, which every caller has.
+    """
+    return IndexedDocument.from_record(
+        doc_id, {"signature_status": signature_status_of(events), **metadata}, page_texts
+    )
 
 
 def signature_status_of(events: Iterable[tuple[str, str]]) -> str | None:
@@ -188,6 +206,10 @@ class SearchIndex(abc.ABC):
         An empty query with filters lists the documents that meet them, newest first; an
         empty query without filters finds nothing.
         """
+
+    @abc.abstractmethod
+    def stored_records(self) -> Iterator[tuple[int, bytes]]:
+        """(doc_id, stored record) of every document, as index.documents stores it."""
 
     @abc.abstractmethod
     def doc_ids(self) -> set[int]:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import hashlib
+import json
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from index.documents import PreparedDocument, prepare_all
+from index.documents import PreparedDocument, prepare_all, stored_bytes
 from index.engine import SCHEMA_VERSION, IndexedDocument, SearchIndex
 from index.store import Generation, IndexStore, ManagedIndex, WriteLock, engine_class
 
@@ -177,24 +179,92 @@ def _save(store: IndexStore, generation: str, engine: str, last_id: int, done: i
 
 
 @dataclass(frozen=True)
+class EntryDifference:
+    """An index entry that does not say what the catalog says."""
+
+    doc_id: int
+    # (field, in the index, in the catalog) for each stored field that differs; "pages"
+    # values are left out (None): whole page texts are no use in a one-line report.
+    fields: tuple[tuple[str, object, object], ...]
+
+
+@dataclass(frozen=True)
 class IndexCheck:
     catalog_count: int
     index_count: int
     missing: tuple[int, ...]  # in the catalog, not in the index
     orphaned: tuple[int, ...]  # in the index, gone from the catalog
     needs_rebuild: bool
+    differing: tuple[EntryDifference, ...] = ()  # in both, with other values
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.orphaned or self.needs_rebuild)
+        return not (self.missing or self.orphaned or self.needs_rebuild or self.differing)
 
 
-def check_index(index: ManagedIndex, catalog_ids: set[int]) -> IndexCheck:
+def check_index(index: ManagedIndex, catalog: set[int] | DocumentSource, *,
+                batch_size: int = DEFAULT_BATCH) -> IndexCheck:
+    """Compare the index with the catalog: ids only when given a set of ids; every stored
+    field of every document when given the catalog as a DocumentSource."""
+    catalog_ids = catalog.doc_ids() if isinstance(catalog, DocumentSource) else set(catalog)
     indexed = index.doc_ids()
+    differing: tuple[EntryDifference, ...] = ()
+    if isinstance(catalog, DocumentSource):
+        differing = _differences(index, catalog, batch_size)
     return IndexCheck(
         catalog_count=len(catalog_ids),
         index_count=len(indexed),
         missing=tuple(sorted(catalog_ids - indexed)),
         orphaned=tuple(sorted(indexed - catalog_ids)),
         needs_rebuild=index.needs_rebuild,
+        differing=differing,
     )
+
+
+def _differences(index: SearchIndex, source: DocumentSource, batch_size: int) -> tuple[EntryDifference, ...]:
+    # A digest per entry keeps memory small whatever the archive's size; only the entries
+    # that differ are read a second time, to name their fields.
+    digests = {doc_id: hashlib.sha256(stored).digest() for doc_id, stored in index.stored_records()}
+    expected: dict[int, dict] = {}
+    for doc in _all_documents(source, batch_size):
+        stored = stored_bytes(doc)
+        if doc.doc_id in digests and hashlib.sha256(stored).digest() != digests[doc.doc_id]:
+            expected[doc.doc_id] = json.loads(stored)
+    found: list[EntryDifference] = []
+    for doc_id, stored in index.stored_records():
+        if doc_id in expected:
+            actual, wanted = json.loads(stored), expected.pop(doc_id)
+            fields = tuple(
+                (name, None, None) if name == "pages" else (name, actual.get(name), wanted.get(name))
+                for name in sorted(set(actual) | set(wanted)) if actual.get(name) != wanted.get(name)
+            )
+            found.append(EntryDifference(doc_id, fields))
+    return tuple(sorted(found, key=lambda difference: difference.doc_id))
+
+
+def _all_documents(source: DocumentSource, batch_size: int) -> Iterator[IndexedDocument]:
+    last_id = 0
+    while batch := source.documents_after(last_id, batch_size):
+        yield from batch
+        last_id = batch[-1].doc_id
+
+
+def repair_index(index: ManagedIndex, source: DocumentSource, check: IndexCheck, *,
+                 batch_size: int = DEFAULT_BATCH) -> int:
+    """Rewrite the entries `check` found differing, add the missing ones and remove those
+    gone from the catalog; returns how many entries changed. An index that needs a
+    rebuild is left to rebuild_index."""
+    wanted = set(check.missing) | {difference.doc_id for difference in check.differing}
+    batch: list[IndexedDocument] = []
+    changed = 0
+    for doc in _all_documents(source, batch_size):
+        if doc.doc_id in wanted:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                changed += index.add_many(batch)
+                batch = []
+    if batch:
+        changed += index.add_many(batch)
+    for doc_id in check.orphaned:
+        index.delete(doc_id)
+    return changed + len(check.orphaned)

@@ -304,6 +304,9 @@ class ManagedIndex(SearchIndex):
     ) -> list[SearchHit]:
         return self._follow().search(query, limit, options)
 
+    def stored_records(self) -> Iterator[tuple[int, bytes]]:
+        return self._follow().stored_records()
+
     def doc_ids(self) -> set[int]:
         return self._follow().doc_ids()
 

@@ -9,7 +9,7 @@ Queries are built with tantivy.Query; user text never reaches tantivy's query pa
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import tantivy
 
@@ -188,6 +188,15 @@ class TantivyIndex(SearchIndex):
         result = searcher.search(Q.all_query(), limit=searcher.num_docs, count=False)
         values = searcher.fast_field_values(f.DOC_ID, [address for _, address in result.hits])
         return {int(value) for value in values}
+
+    def stored_records(self) -> Iterator[tuple[int, bytes]]:
+        searcher = self._searcher()
+        if searcher.num_docs == 0:  # tantivy panics on limit 0
+            return
+        addresses = [address for _, address in
+                     searcher.search(Q.all_query(), limit=searcher.num_docs, count=False).hits]
+        for doc_id, address in zip(searcher.fast_field_values(f.DOC_ID, addresses), addresses):
+            yield int(doc_id), searcher.doc(address).get_first(f.STORED)
 
     def count(self) -> int:
         return int(self._searcher().num_docs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pathlib
 import time
+from collections.abc import Iterator
 
 from whoosh import fields, query as wq
 from whoosh import index as whoosh_index
@@ -160,6 +161,10 @@ class WhooshIndex(SearchIndex):
             return set()
         column = reader.column_reader(f.DOC_ID)
         return {int(column[docnum]) for docnum in reader.all_doc_ids()}
+
+    def stored_records(self) -> Iterator[tuple[int, bytes]]:
+        for fields_ in self._fresh_searcher().reader().all_stored_fields():
+            yield int(fields_[f.DOC_ID]), fields_[f.STORED]
 
     def count(self) -> int:
         return int(self._fresh_searcher().doc_count())

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from index import (
     DocumentSource,
-    IndexedDocument,
     ManagedIndex,
     RebuildProgress,
     RebuildReport,
@@ -24,9 +23,10 @@ from index import (
     SearchOptions,
     Sort,
     check_index,
+    index_entry,
     open_index,
     rebuild_index,
-    signature_status_of,
+    repair_index,
 )
 from index.dates import DateInputError, parse_day
 from index.rebuild import DEFAULT_BATCH
@@ -406,7 +406,7 @@ def _catalog_source(catalog: Catalog) -> DocumentSource:
     their signature status from the audit trail (as `ingest` indexes them)."""
     return DocumentSource(
         documents_after=lambda after_id, limit: [
-            IndexedDocument.from_record(doc_id, {"signature_status": signature_status_of(signing), **metadata}, pages)
+            index_entry(doc_id, metadata, pages, signing)
             for doc_id, metadata, pages, signing in catalog.documents_with_texts(after_id, limit)
         ],
         doc_ids=catalog.searchable_ids,  # withdrawn records are not in the index
@@ -519,15 +519,38 @@ def cmd_reindex(args) -> int:
     return EXIT_OK
 
 
+# The fields an index entry stores (index.documents.stored_bytes), as `check` names them.
+_INDEX_FIELDS = {"title": "trích yếu", "number": "số ký hiệu", "issue_date": "ngày ban hành",
+                 "doc_type": "loại văn bản", "issuing_body": "cơ quan ban hành", "profile": "hồ sơ xử lý",
+                 "signature_status": "trạng thái chữ ký", "pages": "nội dung các trang"}
+
+
 def cmd_check(args) -> int:
     home = _open_home(args)
-    with Catalog(home.catalog_path) as catalog, open_index(home.index_dir, home.config().index_engine) as index:
-        report = check_index(index, catalog.searchable_ids())  # a withdrawn record is expected absent
+    engine = home.config().index_engine
+    with Catalog(home.catalog_path) as catalog:
+        # Every stored field of every entry against what the catalog says; the source
+        # leaves withdrawn records out, so they are expected absent.
+        with open_index(home.index_dir, engine) as index:
+            report = check_index(index, _catalog_source(catalog))
+            if args.repair and not report.ok and not report.needs_rebuild:
+                repair_index(index, _catalog_source(catalog), report)
+        if args.repair and report.needs_rebuild:
+            _reindex(home, engine, catalog)
+        after = None
+        if args.repair and not report.ok:
+            with open_index(home.index_dir, engine) as index:
+                after = check_index(index, _catalog_source(catalog))
+    final = after or report
     if args.json:
         _print_json({"ok": report.ok, "catalog_documents": report.catalog_count,
                      "indexed_documents": report.index_count, "needs_rebuild": report.needs_rebuild,
-                     "missing_from_index": list(report.missing), "gone_from_catalog": list(report.orphaned)})
-        return EXIT_OK if report.ok else EXIT_FAILED
+                     "missing_from_index": list(report.missing), "gone_from_catalog": list(report.orphaned),
+                     "differing": [{"id": d.doc_id, "fields": {name: {"index": got, "catalog": wanted}
+                                                               for name, got, wanted in d.fields}}
+                                   for d in report.differing],
+                     "repaired": after is not None, "ok_after_repair": after.ok if after else None})
+        return EXIT_OK if final.ok else EXIT_FAILED
     print(f"Danh mục: {report.catalog_count} tài liệu; chỉ mục tìm kiếm: {report.index_count} tài liệu.")
     if report.needs_rebuild:
         print("Chỉ mục được tạo bởi phiên bản khác hoặc bộ máy tìm kiếm khác: cần dựng lại.")
@@ -537,11 +560,31 @@ def cmd_check(args) -> int:
     if report.orphaned:
         print(f"{len(report.orphaned)} tài liệu trong chỉ mục không còn trong danh mục: mã "
               + _some_ids(report.orphaned))
+    for difference in report.differing[:50]:
+        print(f"[mã {difference.doc_id}] chỉ mục khác danh mục: "
+              + "; ".join(_field_difference(*field) for field in difference.fields))
+    if len(report.differing) > 50:
+        print(f"... và {len(report.differing) - 50} tài liệu khác có chỉ mục sai.")
     if report.ok:
         print("Chỉ mục khớp với danh mục.")
         return EXIT_OK
-    print("Chạy `sohoa reindex` để dựng lại chỉ mục từ danh mục.")
+    if after is None:
+        print("Chạy `sohoa check --repair` để sửa các mục sai (hoặc `sohoa reindex` để dựng lại toàn bộ).")
+        return EXIT_FAILED
+    if after.ok:
+        print("Đã sửa chỉ mục: nay khớp với danh mục.")
+        return EXIT_OK
+    print("Đã sửa nhưng chỉ mục vẫn chưa khớp danh mục (có tiến trình khác đang ghi?); "
+          "chạy lại `sohoa check`, hoặc `sohoa reindex`.")
     return EXIT_FAILED
+
+
+def _field_difference(name: str, in_index: object, in_catalog: object) -> str:
+    label = f"{_INDEX_FIELDS.get(name, name)} ({name})"
+    if name == "pages":
+        return label
+    shown = lambda value: f"«{value}»" if value is not None else "(trống)"  # noqa: E731
+    return f"{label}: chỉ mục {shown(in_index)}, danh mục {shown(in_catalog)}"
 
 
 def _some_ids(ids: tuple[int, ...], shown: int = 20) -> str:
@@ -720,14 +763,15 @@ def cmd_timestamp_renew(args) -> int:
     within = config.verify.renew_within_days if args.within_days is None else args.within_days
     roots = load_trust_roots(config.verify.trust_roots)
     counts = {"renewed": 0, "not-due": 0, "failed": 0}
-    with Catalog(home.catalog_path) as catalog:
+    # The index is opened as by `sohoa set`: each renewal rewrites the entry in its unit of work.
+    with Catalog(home.catalog_path) as catalog, _open_search_index(home, config.index_engine, catalog) as index:
         archive = ArchiveStore(home.archive_dir)
         for document_id in archive_checks.renewal_candidates(catalog):
             row = catalog.get(document_id)
             try:
                 outcome = archive_checks.renew_record(
                     catalog, row, archive.path(row.pdfa_file), archive.path(row.sidecar_file),
-                    within_days=within, timestamp_url=url, trust_roots=roots,
+                    within_days=within, timestamp_url=url, trust_roots=roots, index=index,
                 )
             except (SigningError, OSError) as error:
                 reason = getattr(error, "reason", None) or str(error)
@@ -851,6 +895,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", parents=[common], help="đối chiếu chỉ mục tìm kiếm với danh mục")
     check.add_argument("--json", action="store_true")
+    check.add_argument("--repair", action="store_true",
+                       help="sửa các mục chỉ mục khác danh mục, thêm mục thiếu, bỏ mục thừa")
     check.set_defaults(handler=cmd_check)
 
     watch = commands.add_parser("watch", parents=[common],

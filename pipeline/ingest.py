@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pikepdf
 
-from index import IndexedDocument, SearchIndex, signature_status_of
+from index import SearchIndex, index_entry
 from ocr.cpus import available_cpus
 from ocr.errors import TooManyPixels
 from ocr.pages import PageJob, ocr_pages
@@ -502,9 +502,7 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
             Catalog.insert_pages(db, document_id, pages)
             # The same mapping as `sohoa reindex`: metadata, page texts and the signing
             # events as catalogued.
-            signature = signature_status_of((e.step, e.outcome) for e in job.events)
-            index.add(IndexedDocument.from_record(
-                document_id, {"signature_status": signature, **metadata}, job.page_texts))
+            index.add(index_entry(document_id, metadata, job.page_texts, [(e.step, e.outcome) for e in job.events]))
             indexed = True
             job.event("indexed", engine=job.config.index_engine)
             Catalog.insert_events(db, document_id, job.events)

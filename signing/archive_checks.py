@@ -5,7 +5,7 @@ then its signatures (signing.verify). A record the pipeline signed, or that arri
 must still carry a valid signature: one stripped away is a failure, not "unsigned".
 Each run is written to the audit trail: one event per document and one for the run.
 `renew_record` adds a fresh document timestamp to a B-LTA record whose newest timestamp
-expires soon, updating the file, its sidecar and the catalog together.
+expires soon, updating the file, its sidecar, the catalog and the search index together.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index import SearchIndex, index_entry
 from pipeline.catalog import Catalog, DocumentRow, Event
 from pipeline.durable import fsync_dir, sha256_file, write_bytes_durably
 from signing.appearance import VIETNAM
@@ -199,7 +200,8 @@ class RenewalOutcome:
 
 
 def renew_record(catalog: Catalog, row: DocumentRow, file: Path, sidecar: Path, *, within_days: int,
-                 timestamp_url: str, trust_roots: list, force: bool = False) -> RenewalOutcome:
+                 timestamp_url: str, trust_roots: list, force: bool = False,
+                 index: SearchIndex | None = None) -> RenewalOutcome:
     data = file.read_bytes()
     if hashlib.sha256(data).hexdigest() != row.pdfa_sha256:
         return RenewalOutcome(row.id, "failed", None, "mã SHA-256 khác danh mục: không gia hạn trên tệp đã đổi")
@@ -215,12 +217,12 @@ def renew_record(catalog: Catalog, row: DocumentRow, file: Path, sidecar: Path, 
     _replace_record_file(catalog, row, file, sidecar, renewed, data, {
         "previous_timestamp": kind, "previous_expiry": expires_text, "timestamp_url": timestamp_url,
         "previous_sha256": row.pdfa_sha256,
-    })
+    }, index)
     return RenewalOutcome(row.id, "renewed", expires_text)
 
 
 def _replace_record_file(catalog: Catalog, row: DocumentRow, file: Path, sidecar: Path, renewed: bytes,
-                         old: bytes, detail: dict) -> None:
+                         old: bytes, detail: dict, index: SearchIndex | None = None) -> None:
     """New file, new sidecar, new checksums and the event: committed together, the old
     file put back if anything fails before the commit."""
     new_sha = hashlib.sha256(renewed).hexdigest()
@@ -244,6 +246,12 @@ def _replace_record_file(catalog: Catalog, row: DocumentRow, file: Path, sidecar
                 (new_sha, len(renewed), hashlib.sha256(sidecar_bytes).hexdigest(), len(sidecar_bytes), row.id),
             )
             Catalog.insert_events(db, row.id, [event])
+            # A withdrawn record (pipeline/withdraw.py) stays out of the index.
+            if index is not None and getattr(row, "withdrawn_at", None) is None:
+                # The entry rebuilt from the catalog as it now stands, like every catalog
+                # change. Nothing to put back on failure: a renewal changes no indexed field.
+                trail = [(e.step, e.outcome) for e in catalog.events(row.id)]
+                index.add(index_entry(row.id, row.metadata, [p.text for p in catalog.pages(row.id)], trail))
             os.replace(tmp, file)
             fsync_dir(file.parent)
             write_bytes_durably(sidecar, sidecar_bytes)

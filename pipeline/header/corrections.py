@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from index import IndexedDocument, SearchIndex
+from index import SearchIndex, index_entry
 from pipeline.archive import ArchiveStore
 from pipeline.catalog import Catalog, Event
 from pipeline.durable import write_bytes_durably
@@ -147,6 +147,10 @@ def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catal
     sidecar_path = archive.path(row.sidecar_file)
     old_sidecar = sidecar_path.read_bytes()
     pages = [page.text for page in catalog.pages(document_id)]
+    # The signature status lives in the audit trail, not in the metadata: an entry built
+    # from the metadata alone lost it (the document left `search --signature signed`).
+    trail = [(event.step, event.outcome) for event in catalog.events(document_id)]
+    searchable = getattr(row, "withdrawn_at", None) is None  # a withdrawn record stays out of the index
     sidecar_written = indexed = False
     try:
         with catalog.transaction() as db:
@@ -164,13 +168,14 @@ def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catal
             Catalog.insert_events(db, document_id, events)
             write_bytes_durably(sidecar_path, sidecar)
             sidecar_written = True
-            index.add(IndexedDocument.from_record(document_id, metadata, pages))
-            indexed = True
+            if searchable:
+                index.add(index_entry(document_id, metadata, pages, trail))
+                indexed = True
     except BaseException:
         if sidecar_written:
             _quietly(write_bytes_durably, sidecar_path, old_sidecar)
         if indexed:
-            _quietly(index.add, IndexedDocument.from_record(document_id, row.metadata, pages))
+            _quietly(index.add, index_entry(document_id, row.metadata, pages, trail))
         raise
     return changes
 
