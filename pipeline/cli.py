@@ -43,8 +43,8 @@ from pipeline.fixity import FixityResult, check_record
 from pipeline.config import ConfigError, resolve_home
 from pipeline.home import UMASK, Home, init_home, tighten_modes
 from pipeline.header import corrections
-from pipeline.header.present import record_lines, review_lines, show_lines
-from pipeline.header.store import duplicates_of, review_queue
+from pipeline.header.present import flagged_lines, record_lines, review_lines, show_lines
+from pipeline.header.store import duplicates_of, flagged_documents, review_queue
 from pipeline.ingest import ArchivedDocument, IngestOptions, ingest_file
 from pipeline.logfile import FORMAT as LOG_FORMAT, LogFile
 from signing import archive_checks
@@ -234,18 +234,22 @@ def cmd_ingest(args) -> int:
             broken = verdict.get("status") in BROKEN_SIGNATURE
             broken_signatures += broken
             damaged = (result.metadata or {}).get("damaged") if not result.duplicate else None
+            flagged = (result.metadata or {}).get("needs_review") if not result.duplicate else None
             if args.json:
                 _print_json(_document_json(result))
             elif result.duplicate:
                 print(f"= {label}: đã có trong kho (mã {result.id}), không lưu lại")
             else:
                 number = result.metadata.get("number")
-                print(f"{'⚠' if broken or damaged else '✓'} {label} → mã {result.id}, {result.page_count} trang"
+                print(f"{'⚠' if broken or damaged or flagged else '✓'} {label} → mã {result.id}, {result.page_count} trang"
                       + (f", số {number}" if number else ""))
                 if damaged:  # archived as far as it could be read: never a plain ✓
                     print(f"  ⚠ PDF bị hỏng: khai báo {damaged['declared_pages']} trang, lưu {damaged['read_pages']} "
                           f"trang đọc được ({'; '.join(damaged['reasons'])}); cần kiểm tra lại với bản giấy")
                 _print_header_warnings(result)
+                if flagged:  # archived all the same: an archive loses nothing, but never silently
+                    print(f"  ⚠ cần kiểm tra: {'; '.join(flagged)} (vẫn lưu; xem `sohoa review`, "
+                          f"không phải tài liệu thì: sohoa withdraw {result.id} --reason \"…\")")
             if not args.json and verdict.get("status", "none") != "none":
                 mark = "⚠" if verdict["status"] != "valid" else "✓"
                 print(f"  {mark} {verdict['message']}" + (" (vẫn lưu nguyên bản nhận được)" if broken else ""))
@@ -335,7 +339,10 @@ def cmd_review(args) -> int:
     threshold = home.config().records.review_threshold
     with Catalog(home.catalog_path) as catalog:
         items = review_queue(catalog, limit=args.limit)
+        flagged = flagged_documents(catalog, limit=args.limit)
     if args.json:
+        for document_id, name, reasons in flagged:
+            _print_json({"id": document_id, "original_name": name, "needs_review": reasons})
         for document_id in sorted({item.document_id for item in items}):
             mine = [item for item in items if item.document_id == document_id]
             _print_json({"id": document_id, "original_name": mine[0].original_name, "fields": [
@@ -343,7 +350,7 @@ def cmd_review(args) -> int:
                  **({"box": list(i.box)} if i.box else {})}
                 for i in mine]})
         return EXIT_OK
-    print("\n".join(review_lines(items, threshold)))
+    print("\n".join([*review_lines(items, threshold), *flagged_lines(flagged)]))
     return EXIT_OK
 
 

@@ -56,6 +56,13 @@ max_page_content_mb = 8
 # Memory each document or OCR process may use, in MB: a file that needs more fails alone.
 memory_limit_mb = 4096
 
+[ingest]
+# Trang có cạnh ngắn nhỏ hơn số mm này (tính theo độ phân giải của ảnh, như ảnh thu nhỏ 80×110
+# điểm ảnh ở 300 dpi) vẫn được lưu nhưng đánh dấu cần kiểm tra (sohoa review); 0 = không kiểm tra.
+# Bản quét toàn trang trắng cũng được đánh dấu như vậy.
+# A page whose short side is below this (mm, at its resolution) is archived flagged for review.
+min_page_mm = 50
+
 [index]
 # Bộ máy tìm kiếm: "tantivy" (mặc định, nhanh) hoặc "whoosh" (thuần Python, cho máy không cài
 # được tantivy). Đổi bộ máy thì chỉ mục được dựng lại từ danh mục ở lần chạy sau.
@@ -215,6 +222,11 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class IngestSettings:
+    min_page_mm: float = 50  # a smaller page is archived flagged for review (a thumbnail); 0 = off
+
+
+@dataclass(frozen=True)
 class Config:
     agency_name: str = "Cơ quan chưa đặt tên"
     ocr: OcrSettings = OcrSettings()
@@ -226,6 +238,7 @@ class Config:
     # [metadata]: the Thông tư 05 record's defaults and the review threshold
     records: RecordDefaults = RecordDefaults()
     limits: LimitSettings = LimitSettings()
+    ingest: IngestSettings = IngestSettings()
 
 
 def resolve_home(option: str | None) -> Path:
@@ -255,6 +268,12 @@ def load_config(path: Path) -> Config:
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{path}: giá trị trong [ocr] không hợp lệ ({error})") from error
     limits = _parse_limits(data.get("limits", {}), path)
+    try:
+        ingest = IngestSettings(min_page_mm=float(data.get("ingest", {}).get("min_page_mm", IngestSettings.min_page_mm)))
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ConfigError(f"{path}: giá trị trong [ingest] không hợp lệ ({error})") from error
+    if ingest.min_page_mm < 0:
+        raise ConfigError(f"{path}: [ingest] min_page_mm không được âm (0 = không kiểm tra)")
     agency_name = str(data.get("agency", {}).get("name", Config.agency_name))
     try:
         signing = parse_signing(data.get("signing", {}), base=path.parent, agency_name=agency_name)
@@ -274,6 +293,7 @@ def load_config(path: Path) -> Config:
         verify=verify,
         records=records,
         limits=limits,
+        ingest=ingest,
     )
 
 

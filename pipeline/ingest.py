@@ -400,6 +400,7 @@ def _found_metadata(job: Job) -> dict:
         # number, issue_date, doc_type, summary, issuing_body ... with each field's detail
         **{k: v for k, v in _header_metadata(job).items() if k != "number" or v},
         **_input_changes(job),
+        **_review_flags(job),
     }
 
 
@@ -414,6 +415,23 @@ def _input_changes(job: Job) -> dict:
     if job.loaded is not None and job.loaded.damage is not None:
         found["damaged"] = job.loaded.damage.as_detail()
     return found
+
+
+def _review_flags(job: Job) -> dict:
+    """Junk archived all the same (an archive loses nothing) but never silently: a scan whose
+    every page is blank, a page too small to be a sheet of a document (a thumbnail), under
+    `needs_review` with the reasons; `sohoa review` lists them, ingest and watch warn."""
+    reasons = []
+    blank = [i for i, ocr in job.ocr.items() if ocr.blank]
+    if job.page_dpis and len(blank) == len(job.page_dpis):  # a blank back of a sheet is normal
+        reasons.append("trang trắng" if len(blank) == 1 else f"cả {len(blank)} trang đều trắng")
+    smallest = job.config.ingest.min_page_mm
+    for index, page in enumerate(job.loaded.pdf.pages if job.loaded is not None and smallest else ()):
+        width, height = (side / 72 * 25.4 for side in page_geometry(page).displayed_size)
+        if min(width, height) < smallest:
+            where = f"trang {index + 1}: " if len(job.page_dpis) > 1 else ""
+            reasons.append(f"{where}ảnh quá nhỏ để là một trang văn bản ({width:.0f} × {height:.0f} mm)")
+    return {"needs_review": reasons} if reasons else {}
 
 
 def _header_metadata(job: Job) -> dict:

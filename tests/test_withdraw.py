@@ -138,3 +138,63 @@ def test_withdraw_refuses_without_reason_or_record(archive):
     missing = run_sohoa(home, "withdraw", "999", "--reason", "x")
     assert missing.returncode == 1 and "999" in missing.stderr
     assert document["id"] in found_ids(home, number_of(document))
+
+
+def test_blank_scan_and_thumbnail_are_archived_flagged_not_silently(tmp_path):
+    from PIL import Image
+
+    home = make_home(tmp_path / "home")
+    blank = tmp_path / "trang-trang.png"
+    Image.new("L", (2480, 3508), 255).save(blank, dpi=(300, 300))  # an all-white A4 sheet
+    thumbnail = tmp_path / "anh-nho.jpg"
+    tiny_scan(tmp_path / "scan.jpg")
+    with Image.open(tmp_path / "scan.jpg") as page:
+        page.convert("RGB").resize((80, 110)).save(thumbnail, dpi=(300, 300))
+    real = tiny_scan(tmp_path / "that.jpg", variant=3)
+
+    done = run_sohoa(home, "ingest", str(blank), str(thumbnail), str(real))
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    for name, reason in (("trang-trang.png", "trang trắng"), ("anh-nho.jpg", "ảnh quá nhỏ để là một trang văn bản (7 × 9 mm)")):
+        head = next(i for i, line in enumerate(lines) if name in line)
+        assert lines[head].startswith("⚠"), lines[head]
+        warning = next(line for line in lines[head + 1:] if line.strip().startswith("⚠ cần kiểm tra"))
+        assert reason in warning, warning
+    assert next(line for line in lines if "that.jpg" in line).startswith("✓")
+
+    review = run_sohoa(home, "review")
+    assert review.returncode == 0, review.stderr
+    assert "[mã 1] trang-trang.png: trang trắng" in review.stdout
+    thumbnail_line = next(line for line in review.stdout.splitlines() if line.startswith("[mã 2] anh-nho.jpg:"))
+    assert "ảnh quá nhỏ để là một trang văn bản (7 × 9 mm)" in thumbnail_line  # (it may read as blank too)
+    assert "[mã 3]" not in review.stdout.split("cần xem lại cả bản quét")[1]
+    flagged = {d["id"]: d for d in json_lines(run_sohoa(home, "review", "--json").stdout) if "needs_review" in d}
+    assert flagged[1]["needs_review"] == ["trang trắng"] and 2 in flagged and 3 not in flagged
+    shown = json.loads(run_sohoa(home, "show", "--json", "1").stdout)
+    assert shown["metadata"]["needs_review"] == ["trang trắng"]
+    assert Path(shown["original"]).read_bytes() == blank.read_bytes()  # archived, not refused
+
+    # withdrawn junk leaves the review list
+    assert run_sohoa(home, "withdraw", "2", "--reason", "ảnh thu nhỏ, không phải tài liệu").returncode == 0
+    assert "anh-nho.jpg" not in run_sohoa(home, "review").stdout
+
+
+def test_watch_service_warns_of_a_thumbnail(tmp_path):
+    from PIL import Image
+
+    from tests.test_watch_support import Service, wait_for
+
+    home = make_home(tmp_path / "home")
+    scan = tiny_scan(tmp_path / "scan.jpg")
+    thumbnail = tmp_path / "anh-nho.jpg"
+    with Image.open(scan) as page:
+        page.convert("RGB").resize((80, 110)).save(thumbnail, dpi=(300, 300))
+    with Service(home) as service:
+        thumbnail.rename(home / "inbox" / "van-ban-den" / "anh-nho.jpg")
+        said = wait_for(lambda: [line for line in service.output().splitlines() if "cần kiểm tra" in line],
+                        120, "the service's warning")
+    assert said[0].startswith("  ⚠") and "anh-nho.jpg" in said[0]
+    assert "ảnh quá nhỏ để là một trang văn bản (7 × 9 mm)" in said[0]
+    done = next(line for line in service.output().splitlines() if "anh-nho.jpg →" in line)
+    assert done.startswith("⚠"), done
+    assert "event=needs-review" in service.log()

@@ -355,7 +355,7 @@ class Desk(threading.Thread):
                     done.error_code, done.details.rstrip())
         if done.outcome in ("archived", "recovered"):
             self.store.finish(job_id, "done", document_id=done.document_id, page_count=done.page_count)
-            self.emit("done", f"{'⚠' if done.damaged else '✓'} {job.source_path} → mã {done.document_id}, "
+            self.emit("done", f"{'⚠' if done.damaged or done.needs_review else '✓'} {job.source_path} → mã {done.document_id}, "
                       f"{done.page_count} trang", job=job_id, file=job.source_path, document=done.document_id,
                       pages=done.page_count, recovered=done.outcome == "recovered" or None,
                       seconds=_seconds_since(job.started_at))
@@ -363,6 +363,10 @@ class Desk(threading.Thread):
                 self.emit("damaged", f"  ⚠ {job.source_path}: PDF bị hỏng, khai báo {done.damaged['declared_pages']} "
                           f"trang, lưu {done.damaged['read_pages']} trang đọc được; cần kiểm tra lại với bản giấy",
                           level=logging.WARNING, job=job_id, file=job.source_path, document=done.document_id)
+            if done.needs_review:  # a blank scan, a thumbnail: archived, never silently
+                self.emit("needs-review", f"  ⚠ {job.source_path}: cần kiểm tra: {'; '.join(done.needs_review)} "
+                          f"(xem `sohoa review`)", level=logging.WARNING, job=job_id, file=job.source_path,
+                          document=done.document_id, reasons=done.needs_review)
             verdict = done.input_signature or {}
             if verdict.get("status", "none") != "none":  # a PDF that arrived signed: its verdict
                 broken = verdict["status"] in ("modified", "invalid")

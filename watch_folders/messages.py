@@ -60,3 +60,4 @@ class WorkDone:
     details: str | None = None  # traceback, for the log only
     input_signature: dict | None = None  # the verdict on a received signed PDF (pipeline.ingest)
     damaged: dict | None = None  # a damaged PDF archived as far as readable (ocr/damage.py)
+    needs_review: list | None = None  # a blank scan, a thumbnail: archived flagged (pipeline.ingest)

@@ -71,6 +71,17 @@ def record_lines(record: Mapping) -> list[str]:
     return lines
 
 
+def flagged_lines(flagged: list[tuple[int, str, list[str]]]) -> list[str]:
+    """Records flagged as a whole (a blank scan, a thumbnail): what to look at, what to do."""
+    if not flagged:
+        return []
+    lines = [f"{len(flagged)} tài liệu cần xem lại cả bản quét:"]
+    for document_id, name, reasons in flagged:
+        lines.append(f"[mã {document_id}] {name}: {'; '.join(reasons)}")
+        lines.append(f"    xem: sohoa show {document_id}; nếu không phải tài liệu: sohoa withdraw {document_id} --reason \"…\"")
+    return lines
+
+
 def review_lines(items: list[ReviewItem], threshold: float) -> list[str]:
     if not items:
         return ["Không có trường nào cần kiểm tra."]

@@ -98,7 +98,7 @@ def review_queue(catalog: Catalog, limit: int | None = None) -> list[ReviewItem]
     """Fields awaiting review, document by document (oldest first)."""
     sql = ("SELECT f.document_id, d.original_name, f.name, f.value, f.confidence, f.page, f.source, f.box"
            " FROM document_fields AS f JOIN documents AS d ON d.id = f.document_id"
-           " WHERE f.needs_review = 1 ORDER BY f.document_id")
+           " WHERE f.needs_review = 1 AND d.withdrawn_at IS NULL ORDER BY f.document_id")  # withdrawn: nothing to fix
     order = {name: i for i, name in enumerate(FIELD_NAMES)}
     items = []
     for row in catalog.read(sql):
@@ -113,6 +113,16 @@ def review_queue(catalog: Catalog, limit: int | None = None) -> list[ReviewItem]
         wanted = sorted({item.document_id for item in items})[:limit]
         items = [item for item in items if item.document_id in wanted]
     return items
+
+
+def flagged_documents(catalog: Catalog, limit: int | None = None) -> list[tuple[int, str, list[str]]]:
+    """(id, original name, reasons) of records archived flagged as a whole (a blank scan, a
+    page too small to be a document: metadata `needs_review`), withdrawn ones left out."""
+    rows = catalog.read(
+        "SELECT id, original_name, json_extract(metadata_json, '$.needs_review') AS reasons FROM documents"
+        " WHERE json_extract(metadata_json, '$.needs_review') IS NOT NULL AND withdrawn_at IS NULL ORDER BY id"
+        + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
+    return [(int(row["id"]), row["original_name"], json.loads(row["reasons"])) for row in rows]
 
 
 def required_missing(metadata: Mapping) -> list[str]:
