@@ -14,7 +14,7 @@ import logging
 import unicodedata
 from dataclasses import dataclass
 
-from index import IndexedDocument, SearchIndex, signature_status_of
+from index import IndexedDocument, SearchIndex, index_entry
 from pipeline.catalog import Catalog, DocumentRow, Event
 
 log = logging.getLogger(__name__)
@@ -69,11 +69,9 @@ def _row(catalog: Catalog, document_id: int) -> DocumentRow:
 
 
 def _indexed_document(catalog: Catalog, row: DocumentRow) -> IndexedDocument:
-    """The record as `sohoa reindex` indexes it: metadata, page texts, signature status."""
-    signing = [(e.step, e.outcome) for e in catalog.events(row.id) if e.step in ("signed", "signature_verified")]
-    pages = [page.text for page in catalog.pages(row.id)]
-    return IndexedDocument.from_record(row.id, {"signature_status": signature_status_of(signing), **row.metadata},
-                                       pages)
+    """The record's entry as ingest, reindex and `sohoa check` build it (index.index_entry)."""
+    trail = [(event.step, event.outcome) for event in catalog.events(row.id)]
+    return index_entry(row.id, row.metadata, [page.text for page in catalog.pages(row.id)], trail)
 
 
 def withdraw(catalog: Catalog, index: SearchIndex, document_id: int, *, reason: str | None, by: str) -> Withdrawal:
