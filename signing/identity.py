@@ -220,10 +220,27 @@ def embedded_identity_files(home_root: Path) -> EmbeddedIdentityFiles:
     return EmbeddedIdentityFiles(keys / TEST_PKCS12_NAME, keys / TEST_PIN_NAME, keys / TEST_ROOT_NAME)
 
 
+_TEST_SUFFIX = " (THỬ NGHIỆM)"
+# X.520 ub-common-name and ub-organization-name (RFC 5280), which the cryptography library
+# counts in UTF-8 bytes: a Vietnamese letter takes two or three of them.
+_NAME_LIMIT = 64
+
+
+def _fit(text: str, limit: int = _NAME_LIMIT) -> str:
+    """A name cut to what a certificate may hold; full Vietnamese agency names often run
+    longer ("Chi cục An toàn vệ sinh thực phẩm tỉnh …"). The signature block and the config
+    keep the whole name."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    while len((text + "…").encode("utf-8")) > limit:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
 def _name(common_name: str, organisation: str, code: str = "") -> x509.Name:
     return x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _fit(organisation)),
         # organizationIdentifier (2.5.4.97): the agency's identifier code, when it has one
         *([x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, code)] if code else []),
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, TEST_IDENTITY_MARK),
@@ -258,7 +275,8 @@ def create_test_identity(home_root: Path, agency_name: str, agency_code: str = "
     agency_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     agency = (
         x509.CertificateBuilder()
-        .subject_name(_name(f"{agency_name} (THỬ NGHIỆM)", agency_name, agency_code))
+        .subject_name(_name(_fit(agency_name, _NAME_LIMIT - len(_TEST_SUFFIX.encode())) + _TEST_SUFFIX, agency_name,
+                            agency_code))
         .issuer_name(root_name)
         .public_key(agency_key.public_key())
         .serial_number(x509.random_serial_number())

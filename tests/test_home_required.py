@@ -73,6 +73,21 @@ def test_init_takes_the_agency_name_and_code(tmp_path):
     assert "THỬ NGHIỆM" in attribute(certificate, NameOID.COMMON_NAME)
 
 
+def test_a_long_vietnamese_agency_name_fits_in_the_test_certificate(tmp_path):
+    """Certificate names hold 64 UTF-8 bytes; a full agency name is often longer (it crashed
+    init, leaving a home without keys). The config keeps the whole name."""
+    home = tmp_path / "sohoa-data"
+    name = "Chi cục An toàn vệ sinh thực phẩm tỉnh Hậu Giang - Sở Y tế tỉnh Hậu Giang"
+    done = run_sohoa(home, "init", "--agency-name", name)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))["agency"]["name"] == name
+    certificate = certificate_of(home)
+    common_name = attribute(certificate, NameOID.COMMON_NAME)
+    assert common_name.startswith("Chi cục An toàn") and common_name.endswith("(THỬ NGHIỆM)")
+    assert len(common_name.encode()) <= 64
+    assert len(attribute(certificate, NameOID.ORGANIZATION_NAME).encode()) <= 64
+
+
 def test_init_without_a_terminal_or_flags_uses_the_default_and_says_so(tmp_path):
     home = tmp_path / "sohoa-data"
     done = run_sohoa(home, "init")
