@@ -12,6 +12,7 @@ from pathlib import Path
 from pipeline.catalog import Catalog
 from signing.pin_pause import SigningPause, read_pause
 from watch_folders.jobs import STATES, now, stamp
+from watch_folders.stuck import duration_text
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def describe(report: StatusReport) -> list[str]:
         lines.append("  Tệp chờ lâu nhất: không có")
     else:
         w = report.oldest_waiting
-        lines.append(f"  Tệp chờ lâu nhất: {w.file} (từ {w.since[11:19]}, {_duration(w.waiting_seconds)})")
+        lines.append(f"  Tệp chờ lâu nhất: {w.file} (từ {w.since[11:19]}, {duration_text(w.waiting_seconds)})")
     disk = report.disk
     if disk is not None and disk.full:
         waiting = f" ({disk.waiting_for_space} tệp đang chờ vì đĩa đầy)" if disk.waiting_for_space else ""
@@ -204,11 +205,3 @@ def _size(count: int) -> str:
     if count < 1024 ** 3:
         return f"{count / 1024 ** 2:.1f} MB"
     return f"{count / 1024 ** 3:.1f} GB"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} giây"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} phút"
-    return f"{seconds / 3600:.1f} giờ"

@@ -80,13 +80,14 @@ def describe_stuck(stuck: list[StuckFile], running: bool) -> list[str]:
             why = "chưa nhận được; xem logs/sohoa.log, tìm tên tệp"
         else:
             why = "chưa được nhận"
-        lines.append(f"    {item.file} ({_duration(item.seconds)}): {why}")
+        lines.append(f"    {item.file} ({duration_text(item.seconds)}): {why}")
     if len(stuck) > SHOWN:
         lines.append(f"    ... và {len(stuck) - SHOWN} tệp khác")
     return lines
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """A waiting time as a person says it (also used by status.py)."""
     if seconds < 120:
         return f"{seconds:.0f} giây"
     if seconds < 7200:
