@@ -1,0 +1,310 @@
+"""`sohoa ingest`, `show`, `review`, `set`, `withdraw`, `reinstate`: the records of the archive."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from commands.common import (
+    EXIT_FAILED, EXIT_OK, EXIT_SIGNATURE_BROKEN, UserError, open_home, open_search_index, print_json, quoted,
+)
+from commands.common import error as say_error  # `error` names the exceptions caught below
+
+log = logging.getLogger("sohoa")
+
+BROKEN_SIGNATURE = ("modified", "invalid")  # received_signature_verdict's statuses for EXIT_SIGNATURE_BROKEN
+
+
+def _document_json(result) -> dict:
+    from watch_folders.names import printable, shown
+
+    return {
+        "id": result.id,
+        "file": shown(printable(str(result.source))),
+        "status": "duplicate" if result.duplicate else "archived",
+        "pdfa": str(result.pdfa_path),
+        "pages": result.page_count,
+        "original_sha256": result.original_sha256,
+        "pdfa_sha256": result.pdfa_sha256,
+        "input_signature": result.input_signature,
+        "metadata": result.metadata,
+    }
+
+
+def cmd_ingest(args) -> int:
+    from pathlib import Path
+
+    from index import SearchIndexError
+    from ocr.errors import InputRejected
+    from ocr.pdfa import PdfaInvalid
+    from ocr.tesseract import TesseractError
+    from pipeline.archive import ArchiveStore
+    from pipeline.catalog import Catalog
+    from pipeline.ingest import IngestOptions, ingest_file
+    from signing.errors import PinRejected, SigningError
+    from watch_folders.names import printable, shown
+
+    home = open_home(args)
+    config = home.config()
+    failures = broken_signatures = 0
+    with Catalog(home.catalog_path) as catalog, open_search_index(home, config.index_engine, catalog) as index, \
+            _agency_signer(config, home) as signer:
+        options = IngestOptions(force_ocr=args.force_ocr, signer=signer, accept_damaged=args.accept_damaged)
+        archive = ArchiveStore(home.archive_dir)
+        for name in args.files:
+            # Opened by the name as given (a share may hold NFD names); recorded in NFC.
+            path = Path(name)
+            # Shown decoded (a non-UTF-8 name's bytes as Vietnamese Windows text) and escaped.
+            label = shown(printable(name))
+            try:
+                if not path.is_file():
+                    raise InputRejected("không tìm thấy tệp" if not path.exists() else "không phải là tệp")
+                result = ingest_file(path, home=home, config=config, catalog=catalog, archive=archive,
+                                     index=index, options=options)
+            except PinRejected:
+                raise  # the token refused the PIN mid-run: trying the next files would spend tries
+            except (InputRejected, PdfaInvalid, TesseractError, SigningError) as error:
+                failures += 1
+                reason = getattr(error, "reason", str(error))
+                say_error(f"{label}: {reason}")
+                log.info("refused %s: %s", label, reason)
+                if args.json:
+                    code = getattr(error, "code", type(error).__name__)
+                    print_json({"file": label, "status": "failed", "error": code, "reason": reason})
+                continue
+            except SearchIndexError:
+                raise  # the index is unusable: stop, every later file would fail the same way
+            except Exception as error:  # a bug or an environment fault: say so, keep going
+                failures += 1
+                log.exception("unexpected error on %s", label)
+                say_error(f"{label}: lỗi không mong đợi ({type(error).__name__}: {error}); "
+                          f"chi tiết trong {home.root / 'logs' / 'sohoa.log'}")
+                if args.json:
+                    print_json({"file": label, "status": "failed", "error": "internal", "reason": str(error)})
+                continue
+            verdict = result.input_signature or {}
+            broken = verdict.get("status") in BROKEN_SIGNATURE
+            broken_signatures += broken
+            damaged = (result.metadata or {}).get("damaged") if not result.duplicate else None
+            flagged = (result.metadata or {}).get("needs_review") if not result.duplicate else None
+            if args.json:
+                print_json(_document_json(result))
+            elif result.duplicate:
+                print(f"= {label}: đã có trong kho (mã {result.id}), không lưu lại")
+            else:
+                number = result.metadata.get("number")
+                print(f"{'⚠' if broken or damaged or flagged else '✓'} {label} → mã {result.id}, {result.page_count} trang"
+                      + (f", số {number}" if number else ""))
+                if damaged:  # archived as far as it could be read: never a plain ✓
+                    print(f"  ⚠ PDF bị hỏng: khai báo {damaged['declared_pages']} trang, lưu {damaged['read_pages']} "
+                          f"trang đọc được ({'; '.join(damaged['reasons'])}); cần kiểm tra lại với bản giấy")
+                _print_header_warnings(result)
+                if flagged:  # archived all the same: an archive loses nothing, but never silently
+                    print(f"  ⚠ cần kiểm tra: {'; '.join(flagged)} (vẫn lưu; xem `sohoa review`, "
+                          f"không phải tài liệu thì: sohoa withdraw {result.id} --reason \"…\")")
+            if not args.json and verdict.get("status", "none") != "none":
+                mark = "⚠" if verdict["status"] != "valid" else "✓"
+                print(f"  {mark} {verdict['message']}" + (" (vẫn lưu nguyên bản nhận được)" if broken else ""))
+    if failures:
+        return EXIT_FAILED
+    return EXIT_SIGNATURE_BROKEN if broken_signatures else EXIT_OK
+
+
+def cmd_show(args) -> int:
+    from pipeline import withdraw as withdrawal
+    from pipeline.archive import ArchiveStore
+    from pipeline.catalog import Catalog
+    from pipeline.header.present import record_lines, show_lines
+    from pipeline.header.store import duplicates_of
+
+    home = open_home(args)
+    with Catalog(home.catalog_path) as catalog:
+        row = catalog.get(args.id)
+        if row is None:
+            raise UserError(f"không có tài liệu mã {args.id}")
+        archive = ArchiveStore(home.archive_dir)
+        pages = catalog.pages(row.id)
+        events = catalog.events(row.id)
+        duplicates = duplicates_of(catalog, row.id)
+        withdrawn = withdrawal.withdrawal_of(catalog, row)
+    if args.json:
+        print_json({
+            "id": row.id,
+            "original_name": row.original_name,
+            "received_at": row.received_at,
+            "pages": row.page_count,
+            "original": str(archive.path(row.original_file)),
+            "original_sha256": row.original_sha256,
+            "pdfa": str(archive.path(row.pdfa_file)),
+            "pdfa_sha256": row.pdfa_sha256,
+            "sidecar": str(archive.path(row.sidecar_file)),
+            "metadata": row.metadata,
+            "duplicates": duplicates,  # same number, symbol, issuing body and year
+            "withdrawn": withdrawn.as_dict() if withdrawn else None,  # out of search, files kept
+            "page_details": [
+                {"number": p.number, "text_source": p.text_source, "dpi": p.dpi, "ocr_confidence": p.ocr_confidence,
+                 "rotation": p.rotation, "skew": p.skew, "blank": p.blank}
+                for p in pages
+            ],
+            "events": [{"step": e.step, "outcome": e.outcome, "at": e.at, "detail": e.detail} for e in events],
+        })
+        return EXIT_OK
+    meta = row.metadata
+    print(f"Tài liệu mã {row.id}: {row.original_name}")
+    if withdrawn:
+        print(f"  ĐÃ RÚT KHỎI KHO lúc {withdrawn.at} — lý do: {withdrawn.reason}"
+              + (f" ({withdrawn.by})" if withdrawn.by else "") + "; không còn trong kết quả tìm kiếm, tệp vẫn lưu")
+    print(f"  Số ký hiệu: {meta.get('number') or '(chưa đọc được)'}")
+    print("\n".join(show_lines(meta, duplicates)))
+    print(f"  Số trang:   {row.page_count}")
+    print(f"  Nguồn chữ:  {_text_sources_line(pages)}")
+    print(f"  Nhận lúc:   {row.received_at}")
+    print(f"  Bản PDF/A:  {archive.path(row.pdfa_file)}")
+    print(f"              SHA-256 {row.pdfa_sha256}")
+    print(f"  Bản gốc:    {archive.path(row.original_file)}")
+    print(f"              SHA-256 {row.original_sha256}")
+    if args.record and meta.get("record"):
+        print("\n".join(record_lines(meta["record"])))
+    print("  Nhật ký xử lý:")
+    for event in events:
+        print(f"    {event.at}  {event.step:<9} {event.outcome}")
+    return EXIT_OK
+
+
+_TEXT_SOURCE_NAMES = {"ocr": "nhận dạng (OCR)", "redone-ocr": "nhận dạng lại (bỏ lớp chữ ẩn cũ của máy quét)",
+                      "kept": "giữ lớp chữ có sẵn", "existing": "giữ lớp chữ có sẵn"}
+
+
+def _text_sources_line(pages) -> str:
+    """Where each page's text came from, pages grouped by source: `trang 1, 3: nhận dạng (OCR)`."""
+    groups: dict[str, list[str]] = {}
+    for p in pages:
+        groups.setdefault(_TEXT_SOURCE_NAMES.get(p.text_source, p.text_source), []).append(str(p.number))
+    return "; ".join(f"trang {', '.join(numbers)}: {name}" for name, numbers in groups.items())
+
+
+def _print_header_warnings(result) -> None:
+    duplicates = result.metadata.get("duplicate_of")
+    if duplicates:
+        print(f"  ⚠ trùng số, ký hiệu, cơ quan ban hành và năm với tài liệu mã {', '.join(map(str, duplicates))}"
+              " (vẫn lưu; xem `sohoa show`)")
+    if result.metadata.get("review"):
+        print(f"  cần kiểm tra {len(result.metadata['review'])} trường (xem `sohoa review`)")
+
+
+def cmd_review(args) -> int:
+    from pipeline.catalog import Catalog
+    from pipeline.header.present import flagged_lines, review_lines
+    from pipeline.header.store import flagged_documents, review_queue
+
+    home = open_home(args)
+    threshold = home.config().records.review_threshold
+    with Catalog(home.catalog_path) as catalog:
+        items = review_queue(catalog, limit=args.limit)
+        flagged = flagged_documents(catalog, limit=args.limit)
+    if args.json:
+        for document_id, name, reasons in flagged:
+            print_json({"id": document_id, "original_name": name, "needs_review": reasons})
+        for document_id in sorted({item.document_id for item in items}):
+            mine = [item for item in items if item.document_id == document_id]
+            print_json({"id": document_id, "original_name": mine[0].original_name, "fields": [
+                {"field": i.field, "value": i.value, "confidence": i.confidence, "page": i.page, "source": i.source,
+                 **({"box": list(i.box)} if i.box else {})}
+                for i in mine]})
+        return EXIT_OK
+    print("\n".join([*review_lines(items, threshold), *flagged_lines(flagged)]))
+    return EXIT_OK
+
+
+def cmd_set(args) -> int:
+    from pipeline.archive import ArchiveStore
+    from pipeline.catalog import Catalog
+    from pipeline.header import corrections
+
+    home = open_home(args)
+    config = home.config()
+    by = corrections.who_is_editing(args.by)
+    with Catalog(home.catalog_path) as catalog, open_search_index(home, config.index_engine, catalog) as index:
+        try:
+            changes = corrections.correct(
+                args.id, args.assignments, by=by, catalog=catalog, archive=ArchiveStore(home.archive_dir),
+                index=index, defaults=config.records, language=config.language,
+            )
+        except corrections.CorrectionError as error:
+            raise UserError(str(error)) from None
+    if args.json:
+        print_json({"id": args.id, "by": by, "changes": [
+            {"field": c.field, "label": corrections.label(c.field), "old": c.old, "new": c.new} for c in changes]})
+        return EXIT_OK
+    if not changes:
+        print(f"[mã {args.id}] không có gì thay đổi.")
+    for change in changes:
+        print(f"[mã {args.id}] {corrections.label(change.field)}: {quoted(change.old)} → {quoted(change.new)} ({by})")
+    return EXIT_OK
+
+
+def cmd_withdraw(args) -> int:
+    """Withdraw (or with --undo, reinstate) a record: out of search, files and trail kept."""
+    if args.undo:
+        return cmd_reinstate(args)
+    from pipeline import withdraw as withdrawal
+    from pipeline.catalog import Catalog
+    from pipeline.header import corrections
+
+    home = open_home(args)
+    by = corrections.who_is_editing(None)
+    with Catalog(home.catalog_path) as catalog:
+        row = catalog.get(args.id)
+        if row is not None and row.withdrawn_at is not None:  # said before the index is opened
+            if args.json:
+                print_json({"id": args.id, "status": "already-withdrawn", "at": row.withdrawn_at,
+                            "reason": row.withdrawn_reason})
+                return EXIT_OK
+            print(f"[mã {args.id}] đã được rút khỏi kho lúc {row.withdrawn_at} (lý do: {row.withdrawn_reason});"
+                  " không làm lại. Đưa lại vào kho: sohoa reinstate " + str(args.id) + ' --reason "…"')
+            return EXIT_OK
+        with open_search_index(home, home.config().index_engine, catalog) as index:
+            try:
+                done = withdrawal.withdraw(catalog, index, args.id, reason=args.reason, by=by)
+            except withdrawal.WithdrawError as error:
+                raise UserError(str(error)) from None
+    if args.json:
+        print_json({"id": args.id, "status": "withdrawn", "at": done.at, "reason": done.reason, "by": by})
+        return EXIT_OK
+    print(f"[mã {args.id}] đã rút khỏi kho lúc {done.at} ({by}) — lý do: {done.reason}. "
+          "Không còn trong kết quả tìm kiếm; các tệp và nhật ký vẫn được lưu và kiểm tra toàn vẹn.")
+    return EXIT_OK
+
+
+def cmd_reinstate(args) -> int:
+    from pipeline import withdraw as withdrawal
+    from pipeline.catalog import Catalog
+    from pipeline.header import corrections
+
+    home = open_home(args)
+    by = corrections.who_is_editing(None)
+    with Catalog(home.catalog_path) as catalog, \
+            open_search_index(home, home.config().index_engine, catalog) as index:
+        try:
+            at = withdrawal.reinstate(catalog, index, args.id, reason=args.reason, by=by)
+        except withdrawal.WithdrawError as error:
+            raise UserError(str(error)) from None
+    if args.json:
+        print_json({"id": args.id, "status": "reinstated", "at": at, "reason": args.reason, "by": by})
+        return EXIT_OK
+    print(f"[mã {args.id}] đã đưa lại vào kho lúc {at} ({by}); tìm kiếm lại được.")
+    return EXIT_OK
+
+
+def _agency_signer(config, home):
+    """The signing identity, opened once for the whole run (the token's PIN entered once,
+    in turn with the watch service's workers: signing.pin_pause); nothing when signing is
+    off. A refused PIN stops the run before the first file: each file would spend a try."""
+    if not config.signing.enabled:
+        return contextlib.nullcontext(None)
+    from signing.pin_pause import LoginGuard
+    from signing.sign import open_agency_signer
+
+    guard = LoginGuard(home.root, try_when_paused=True, records_refusal=False)
+    return open_agency_signer(config.signing, config.verify.trust_roots, guard)
+

@@ -1,0 +1,152 @@
+"""What every command shares: exit codes, one-line errors, JSON output, the home, the index.
+
+Only the standard library at module level: `sohoa --help` must not pay for the pipeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("sohoa")
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # some input was refused or a record was not found
+EXIT_USAGE = 2
+# ingest: every file archived, but a signature one arrived with no longer vouches for it
+# (the signed bytes or the file after signing were changed, or the signature is invalid)
+EXIT_SIGNATURE_BROKEN = 3
+
+# The same as pipeline.home.UMASK and pipeline.config's home resolution (a test holds them
+# equal): main() needs them before any command, and importing pipeline.home costs a second.
+UMASK = 0o027
+HOME_ENV = "SOHOA_HOME"
+DEFAULT_HOME = Path("sohoa-data")
+
+
+class UserError(Exception):
+    """A problem to report in one line, without a traceback."""
+
+
+def print_json(value) -> None:
+    print(json.dumps(value, ensure_ascii=False))
+
+
+def error(message: str) -> None:
+    print(f"sohoa: lỗi: {message}", file=sys.stderr)
+
+
+def quoted(value: object) -> str:
+    """A value for the clerk: «…», or (trống) for nothing (never Python's None)."""
+    return "(trống)" if value is None or value == "" else f"«{value}»"
+
+
+def resolve_home(option: str | None) -> Path:
+    """--home wins, then $SOHOA_HOME, then ./sohoa-data."""
+    if option:
+        return Path(option).expanduser().absolute()
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).expanduser().absolute()
+    return DEFAULT_HOME.absolute()
+
+
+def has_config(root: Path) -> bool:
+    return (root / "config.toml").is_file()
+
+
+def not_a_home(root: Path) -> str:
+    return (f"{root} không phải kho dữ liệu sohoa (không có config.toml). "
+            f"Tạo kho mới: sohoa --home {root} init")
+
+
+def open_home(args):
+    """The home every command but `init` works on: main() has refused one without a config."""
+    from pipeline.home import Home
+
+    home = Home(resolve_home(args.home))
+    if not home.exists():  # removed since main() looked: never a new archive in its place
+        raise UserError(not_a_home(home.root))
+    return home
+
+
+class _OneLineFormatter(logging.Formatter):
+    """The console gets one line per message; tracebacks go to the log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"sohoa: {record.getMessage()}"
+
+
+def _for_console(record: logging.LogRecord) -> bool:
+    # Tracebacks and libraries' warnings (pikepdf's PageCopyWarning...) are for the log file:
+    # the clerk gets our one-line messages.
+    return not record.exc_info and record.name != "py.warnings"
+
+
+def setup_logging(root: Path, verbose: bool) -> None:
+    from pipeline.logfile import FORMAT, LogFile
+
+    logging.captureWarnings(True)
+    logger = logging.getLogger()
+    logger.setLevel(logging.INFO)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.INFO if verbose else logging.WARNING)
+    console.setFormatter(_OneLineFormatter())
+    console.addFilter(_for_console)
+    logger.addHandler(console)
+    if root.is_dir():
+        (root / "logs").mkdir(exist_ok=True)
+        # A log it cannot write (a full disk) is said once on the console, not per line.
+        handler = LogFile(root / "logs" / "sohoa.log", console=sys.stderr)
+        handler.setFormatter(logging.Formatter(FORMAT))
+        logger.addHandler(handler)
+
+
+# -- the search index, opened by several command groups ----------------------------------
+
+
+def catalog_source(catalog):
+    """The catalog as the index sees it: documents with their metadata and page texts, and
+    their signature status from the audit trail (as `ingest` indexes them)."""
+    from index import DocumentSource, index_entry
+
+    return DocumentSource(
+        documents_after=lambda after_id, limit: [
+            index_entry(doc_id, metadata, pages, signing)
+            for doc_id, metadata, pages, signing in catalog.documents_with_texts(after_id, limit)
+        ],
+        doc_ids=catalog.searchable_ids,  # withdrawn records are not in the index
+        count=catalog.count_searchable,
+    )
+
+
+def reindex(home, engine: str, catalog, batch_size: int | None = None):
+    """Rebuild the index from the catalog, telling the user how far it got now and then."""
+    from index import rebuild_index
+    from index.rebuild import DEFAULT_BATCH
+
+    last_report = [time.monotonic()]
+
+    def progress(state) -> None:
+        if time.monotonic() - last_report[0] >= 5 or state.done == state.total:
+            last_report[0] = time.monotonic()
+            print(f"  chỉ mục: {state.done:,}/{state.total:,} tài liệu".replace(",", "."), file=sys.stderr)
+
+    return rebuild_index(home.index_dir, engine, catalog_source(catalog), batch_size=batch_size or DEFAULT_BATCH,
+                         progress=progress)
+
+
+def open_search_index(home, engine: str, catalog):
+    """Open the index; rebuild it from the catalog first when it is outdated or lost."""
+    from index import open_index
+
+    index = open_index(home.index_dir, engine)
+    if index.needs_rebuild or (index.count() == 0 and catalog.count_searchable() > 0):
+        index.close()
+        print("Chỉ mục tìm kiếm cần dựng lại (phiên bản mới, đổi bộ máy tìm kiếm hoặc bị mất); "
+              "đang dựng lại từ danh mục...", file=sys.stderr)
+        reindex(home, engine, catalog)
+        index = open_index(home.index_dir, engine)
+    return index
