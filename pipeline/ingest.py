@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pikepdf
 
+from core.testpoints import pause_point
 from index import SearchIndex, index_entry
 from ocr.cpus import available_cpus
 from ocr.errors import TooManyPixels
@@ -524,6 +525,7 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
             indexed = True
             job.event("indexed", engine=job.config.index_engine)
             Catalog.insert_events(db, document_id, job.events)
+            pause_point("before-commit")  # crash tests: archive folder and index written, no row yet
     except BaseException:
         if indexed:
             _quietly(index.delete, document_id)
@@ -593,11 +595,13 @@ def ingest_file(source: Path, *, home: Home, config: Config, catalog: Catalog, a
     with tempfile.TemporaryDirectory(prefix=staging_prefix(), dir=home.staging_dir) as staging:
         job = Job(source=source, staging=Path(staging), home=home, config=config, options=options)
         receive(job)
+        pause_point("received")  # crash tests: the copy staged, nothing else done
         existing = catalog.find_by_original_sha256(job.original_sha256)
         if existing is not None:
             return _already_archived(existing, job, catalog, archive)
         load_pages(job)
         recognise_text(job)
+        pause_point("text-recognised")  # crash tests: every page read, nothing written
         read_document_header(job)
         if job.format == "pdf" and has_signatures(job.original_copy):
             keep_signed_original(job)

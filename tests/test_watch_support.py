@@ -63,16 +63,17 @@ def make_home(path: Path, *, signing: bool = False, extra_config: str = "", **wa
 class Service:
     """`sohoa --home HOME watch` as a separate process, as an operator runs it."""
 
-    def __init__(self, home: Path, prefix: tuple[str, ...] = ()):
+    def __init__(self, home: Path, prefix: tuple[str, ...] = (), env: dict | None = None):
         self.home = home
         self.prefix = prefix  # e.g. setpriv, to run the service with fewer privileges
+        self.env = env or {}  # e.g. pause_at(...): stop the service's workers at a named step
         self.tag = uuid.uuid4().hex  # in the environment of the service and all its children
         self.process: subprocess.Popen | None = None
         self.stdout_path = home / f"watch-{self.tag[:8]}.out"
 
     def start(self) -> Service:
         env = {k: v for k, v in os.environ.items() if k != "SOHOA_HOME"}
-        env["SOHOA_TEST_TAG"] = self.tag
+        env.update(self.env, SOHOA_TEST_TAG=self.tag)
         self.stdout = open(self.stdout_path, "ab")
         self.process = subprocess.Popen([*self.prefix, str(SOHOA), "--home", str(self.home), "watch"], stdout=self.stdout,
                                         stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_the_tests)
@@ -152,6 +153,25 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def pause_at(folder: Path, *steps: str) -> dict:
+    """The environment that stops the product at these steps (core/testpoints.py), once
+    per folder; wait_paused then says which process is holding there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return {"SOHOA_TEST_PAUSE_AT": ",".join(steps), "SOHOA_TEST_PAUSE_DIR": str(folder)}
+
+
+def wait_paused(folder: Path, step: str, timeout: float = 120, process: subprocess.Popen | None = None) -> int:
+    """The pid of the process paused at step, once it is there (the test may then kill it,
+    or let it go on by removing the marker); fails at once if process ended without it."""
+    marker = folder / f"{step}.reached"
+
+    def paused():
+        if process is not None and process.poll() is not None and not marker.exists():
+            raise AssertionError(f"the process ended (code {process.returncode}) before reaching {step}")
+        return marker.exists() and int(marker.read_text())
+    return wait_for(paused, timeout, f"the product to pause at {step}", interval=0.05)
 
 
 def query(home: Path, sql: str, params: tuple = ()) -> list[dict]:

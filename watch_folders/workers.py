@@ -28,6 +28,7 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from core.testpoints import pause_point
 from watch_folders.messages import PageDone, PagesAbandoned, PagesWanted, WorkDone, WorkOrder
 from watch_folders.transient import describe_transient, is_disk_full, is_transient, pin_rejection
 
@@ -128,6 +129,7 @@ def _read_pages(conn: Connection) -> None:
             with open(partial, "wb") as handle:
                 pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(partial, task.result_file)
+            pause_point("page-read")  # crash tests: a page read, its answer not yet sent
             reply = PageDone(task.job_id, task.batch, task.index)
         except Exception as error:
             from ocr.memory import is_out_of_memory, too_much_memory
