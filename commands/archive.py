@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 
 from commands.common import (
     EXIT_FAILED, EXIT_OK, EXIT_SIGNATURE_BROKEN, UserError, open_home, open_search_index, print_json, quoted,
@@ -28,6 +29,7 @@ def _document_json(result) -> dict:
         "pdfa_sha256": result.pdfa_sha256,
         "input_signature": result.input_signature,
         "metadata": result.metadata,
+        "index_pending": result.index_pending,  # archived; searchable once the index writer is free
     }
 
 
@@ -44,9 +46,14 @@ def cmd_ingest(args) -> int:
     from signing.errors import PinRejected, SigningError
     from watch_folders.names import printable, shown
 
+    from pipeline.index_queue import wait_until_indexed
+    from pipeline.startup_checks import check_configuration
+
     home = open_home(args)
     config = home.config()
+    check_configuration(home.config_path, config)  # before any file is touched, in one line
     failures = broken_signatures = 0
+    waiting: set[int] = set()  # archived, their index entries waiting for the writer
     with Catalog(home.catalog_path) as catalog, open_search_index(home, config.index_engine, catalog) as index, \
             _agency_signer(config, home) as signer:
         options = IngestOptions(force_ocr=args.force_ocr, signer=signer, accept_damaged=args.accept_damaged)
@@ -85,6 +92,8 @@ def cmd_ingest(args) -> int:
             verdict = result.input_signature or {}
             broken = verdict.get("status") in BROKEN_SIGNATURE
             broken_signatures += broken
+            if result.index_pending and not result.duplicate:
+                waiting.add(result.id)
             damaged = (result.metadata or {}).get("damaged") if not result.duplicate else None
             flagged = (result.metadata or {}).get("needs_review") if not result.duplicate else None
             if args.json:
@@ -94,7 +103,8 @@ def cmd_ingest(args) -> int:
             else:
                 number = result.metadata.get("number")
                 print(f"{'⚠' if broken or damaged or flagged else '✓'} {label} → mã {result.id}, {result.page_count} trang"
-                      + (f", số {number}" if number else ""))
+                      + (f", số {number}" if number else "")
+                      + (" (đã lưu; chỉ mục đang chờ, chưa tìm được)" if result.index_pending else ""))
                 if damaged:  # archived as far as it could be read: never a plain ✓
                     print(f"  ⚠ PDF bị hỏng: khai báo {damaged['declared_pages']} trang, lưu {damaged['read_pages']} "
                           f"trang đọc được ({'; '.join(damaged['reasons'])}); cần kiểm tra lại với bản giấy")
@@ -105,9 +115,26 @@ def cmd_ingest(args) -> int:
             if not args.json and verdict.get("status", "none") != "none":
                 mark = "⚠" if verdict["status"] != "valid" else "✓"
                 print(f"  {mark} {verdict['message']}" + (" (vẫn lưu nguyên bản nhận được)" if broken else ""))
+        _wait_for_the_index(catalog, index, waiting, args, wait_until_indexed)
     if failures:
         return EXIT_FAILED
     return EXIT_SIGNATURE_BROKEN if broken_signatures else EXIT_OK
+
+
+def _wait_for_the_index(catalog, index, waiting: set[int], args, wait_until_indexed) -> None:
+    """Another process held the index writer: wait for it (bounded), then say plainly what
+    is searchable and what still waits (the service, or the next sohoa run, indexes it)."""
+    if not waiting:
+        return
+    still = sorted(wait_until_indexed(catalog, index, waiting))
+    done = sorted(waiting - set(still))
+    out = sys.stderr if args.json else sys.stdout
+    if done:
+        print(f"✓ đã vào chỉ mục tìm kiếm: mã {', '.join(map(str, done))}", file=out)
+    if still:
+        print(f"⚠ {len(still)} tài liệu đã lưu vào kho nhưng chưa vào chỉ mục tìm kiếm (mã "
+              f"{', '.join(map(str, still))}): chỉ mục đang bận; dịch vụ theo dõi thư mục hoặc lần chạy "
+              "sohoa sau sẽ đưa vào (xem: sohoa check)", file=out)
 
 
 def cmd_show(args) -> int:

@@ -153,6 +153,7 @@ _INDEX_FIELDS = {"title": "trích yếu", "number": "số ký hiệu", "issue_da
 def cmd_check(args) -> int:
     from index import check_index, open_index, repair_index
     from pipeline.catalog import Catalog
+    from pipeline.index_queue import drain, without_waiting
 
     home = open_home(args)
     engine = home.config().index_engine
@@ -160,7 +161,9 @@ def cmd_check(args) -> int:
         # Every stored field of every entry against what the catalog says; the source
         # leaves withdrawn records out, so they are expected absent.
         with open_index(home.index_dir, engine) as index:
-            report = check_index(index, catalog_source(catalog))
+            # Documents waiting for the index writer are indexed now if it is free, else pending.
+            waiting = drain(catalog, index, wait_seconds=5.0).waiting
+            report = without_waiting(check_index(index, catalog_source(catalog)), waiting)
             if args.repair and not report.ok and not report.needs_rebuild:
                 repair_index(index, catalog_source(catalog), report)
         if args.repair and report.needs_rebuild:
@@ -168,7 +171,7 @@ def cmd_check(args) -> int:
         after = None
         if args.repair and not report.ok:
             with open_index(home.index_dir, engine) as index:
-                after = check_index(index, catalog_source(catalog))
+                after = without_waiting(check_index(index, catalog_source(catalog)), waiting)
     final = after or report
     if args.json:
         print_json({"ok": report.ok, "catalog_documents": report.catalog_count,
@@ -177,9 +180,13 @@ def cmd_check(args) -> int:
                     "differing": [{"id": d.doc_id, "fields": {name: {"index": got, "catalog": wanted}
                                                               for name, got, wanted in d.fields}}
                                   for d in report.differing],
-                    "repaired": after is not None, "ok_after_repair": after.ok if after else None})
+                    "repaired": after is not None, "ok_after_repair": after.ok if after else None,
+                    "waiting_for_index": sorted(waiting)})
         return EXIT_OK if final.ok else EXIT_FAILED
     print(f"Danh mục: {report.catalog_count} tài liệu; chỉ mục tìm kiếm: {report.index_count} tài liệu.")
+    if waiting:
+        print(f"{len(waiting)} tài liệu đã lưu, đang chờ vào chỉ mục (chỉ mục đang bận, không phải lỗi): mã "
+              + _some_ids(tuple(sorted(waiting))))
     if report.needs_rebuild:
         print("Chỉ mục được tạo bởi phiên bản khác hoặc bộ máy tìm kiếm khác: cần dựng lại.")
     if report.missing:

@@ -30,13 +30,14 @@ from index.rebuild import (
     rebuild_index,
     repair_index,
 )
-from index.store import ENGINES, ManagedIndex
+from index.store import ENGINES, IndexBusy, ManagedIndex
 
 __all__ = [
     "ENGINES",
     "SCHEMA_VERSION",
     "DocumentSource",
     "EntryDifference",
+    "IndexBusy",
     "IndexCheck",
     "IndexedDocument",
     "ManagedIndex",

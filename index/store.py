@@ -11,6 +11,12 @@ atomic rename, so searches never see a half-built index and an interrupted rebui
 the current index untouched. An index written by another engine or schema version (or by
 sohoa before generations existed) is replaced by a new, empty generation marked
 needs_rebuild; the CLI then rebuilds it from the catalog.
+
+One writer at a time per generation (WriteLock, an flock on sohoa-write.lock), and never for
+long: a ManagedIndex takes the lock for one write (or one `writing()` block: a drain of the
+catalog's index queue, pipeline/index_queue.py) and lets it go at once, closing the engine's
+own writer with it. Only a rebuild's switch holds it longer (lock_writes()). A process killed
+while it holds the lock loses it with its file descriptors: the next writer goes on.
 """
 
 from __future__ import annotations
@@ -92,6 +98,10 @@ def fsync_directory(directory: pathlib.Path) -> None:
         os.close(fd)
 
 
+class IndexBusy(SearchIndexError):
+    """Another process holds the index writer longer than this one would wait."""
+
+
 class WriteLock:
     """An exclusive flock on one generation: held by whoever writes to it, until released."""
 
@@ -108,7 +118,7 @@ class WriteLock:
                     raise
                 if time.monotonic() >= deadline:
                     self.release()
-                    raise SearchIndexError(
+                    raise IndexBusy(
                         f"chỉ mục tìm kiếm {directory} đang được một tiến trình sohoa khác ghi "
                         "(nhập tài liệu hoặc dựng lại chỉ mục); hãy thử lại sau (index locked)"
                     ) from exc
@@ -225,17 +235,22 @@ class ManagedIndex(SearchIndex):
     """The current generation of an index directory, behind the SearchIndex interface.
 
     Follows CURRENT.json: when a rebuild switched generations, the next operation goes to
-    the new one. The first write takes the generation's write lock and keeps it until
-    close(), so one process writes at a time (whatever the engine) and a rebuild cannot
-    switch generations under a writer.
+    the new one. Each write takes the generation's write lock (waiting up to
+    `write_wait_seconds` for another writer) and releases it when done, engine writer
+    included, so no process keeps the index from the others for the length of a run.
+    `writing()` holds it across a few writes; `lock_writes()` until close() (a rebuild's
+    switch, which must not let anyone write to the generation it replaces).
     """
 
-    def __init__(self, directory: pathlib.Path, engine: str, **engine_options: object) -> None:
+    def __init__(self, directory: pathlib.Path, engine: str, *, write_wait_seconds: float = 10.0,
+                 **engine_options: object) -> None:
         self._store = IndexStore(directory)
         self._engine = engine
         self._options = engine_options
+        self._write_wait = write_wait_seconds
         self._lock: WriteLock | None = None
         self._inner: SearchIndex | None = None
+        self._closed = False
         self._open_current()
 
     @property
@@ -259,9 +274,11 @@ class ManagedIndex(SearchIndex):
         self._inner = engine_class(self._engine)(self.generation_path, **self._options)
 
     def _follow(self) -> SearchIndex:
-        if self._inner is None:
+        if self._closed:
             raise SearchIndexError(f"search index at {self._store.directory} is closed")
-        if self._store.current_stamp() != self._stamp:
+        if self._inner is None:  # its writer was let go after the last write
+            self._open_current()
+        elif self._store.current_stamp() != self._stamp:
             current = self._store.current()
             if current is None or current.generation != self._generation.generation:
                 self._release_lock()
@@ -273,7 +290,7 @@ class ManagedIndex(SearchIndex):
         return self._inner  # type: ignore[return-value]
 
     def lock_writes(self, wait_seconds: float = 0.0) -> None:
-        """Take this generation's write lock now (normally taken by the first write)."""
+        """Take this generation's write lock now and keep it until close()."""
         while self._lock is None:
             inner = self._follow()
             lock = WriteLock(self.generation_path, wait_seconds=wait_seconds)
@@ -282,22 +299,43 @@ class ManagedIndex(SearchIndex):
             else:  # the generation was switched while we waited: lock the new one
                 lock.release()
 
+    @contextlib.contextmanager
+    def writing(self, wait_seconds: float | None = None) -> Iterator[ManagedIndex]:
+        """Hold the writer for the writes in the block, then let it go (engine writer and
+        lock). Raises IndexBusy when another process keeps it past wait_seconds. Inside a
+        block (or after lock_writes()) it is already held: nothing more is taken or let go."""
+        if self._lock is not None:
+            yield self
+            return
+        self.lock_writes(self._write_wait if wait_seconds is None else wait_seconds)
+        try:
+            yield self
+        finally:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        # The engine's writer holds a lock of its own (tantivy's): closed with ours.
+        if self._inner is not None:
+            self._inner.close()
+            self._inner = None
+        self._release_lock()
+
     def _release_lock(self) -> None:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
 
     def add_many(self, docs: Iterable[IndexedDocument]) -> int:
-        self.lock_writes()
-        return self._follow().add_many(docs)
+        with self.writing():
+            return self._follow().add_many(docs)
 
     def add_prepared(self, docs: list) -> int:
-        self.lock_writes()
-        return self._follow().add_prepared(docs)
+        with self.writing():
+            return self._follow().add_prepared(docs)
 
     def delete(self, doc_id: int) -> None:
-        self.lock_writes()
-        self._follow().delete(doc_id)
+        with self.writing():
+            self._follow().delete(doc_id)
 
     def search(
         self, query: str, limit: int = 10, options: SearchOptions | None = None
@@ -314,7 +352,5 @@ class ManagedIndex(SearchIndex):
         return self._follow().count()
 
     def close(self) -> None:
-        if self._inner is not None:
-            self._inner.close()
-            self._inner = None
-        self._release_lock()
+        self._closed = True
+        self._let_go()

@@ -42,7 +42,7 @@ from ocr.scannertext import VISIBLE as VISIBLE_TEXT
 from ocr.scannertext import strip_invisible_text, text_layer_kind
 from ocr.sources import LoadedSource, load_source, rasterise_page, sniff_format
 from ocr.tesseract import check_languages
-from pipeline import __version__
+from pipeline import __version__, index_queue
 from pipeline.archive import ArchivedFiles, ArchiveStore
 from pipeline.catalog import Catalog, Event, PageRecord
 from pipeline.config import Config
@@ -110,6 +110,8 @@ class ArchivedDocument:
     metadata: dict
     # The verdict on the signatures the file arrived with (signing.verify.received_signature_verdict)
     input_signature: dict | None = None
+    # Archived, but not searchable yet: the index writer was busy (pipeline/index_queue.py)
+    index_pending: bool = False
 
 
 @dataclass
@@ -472,21 +474,22 @@ def _page_records(job: Job) -> list[PageRecord]:
 
 
 def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex) -> ArchivedDocument:
-    """Archive, index and catalogue the document as one unit.
+    """Archive and catalogue the document as one unit, then hand it to the index.
 
     The catalog transaction is opened first (to number the document), the archive folder
-    and the index entry are written inside it, and the commit comes last. If anything
-    fails, the transaction rolls back and what was written is removed again; if the
-    process dies instead, the catalog has no row, and the leftovers (an archive folder no
-    row points to, an index entry for an unused number) are replaced when the number or
-    the file comes again.
+    is written inside it, and the commit comes last. If anything fails, the transaction
+    rolls back and the folder is removed again; if the process dies instead, the catalog
+    has no row, and the folder no row points to is replaced when the file comes again.
+    The committed document waits for the index until the index writer is free
+    (pipeline/index_queue.py): a busy or failing index never fails it, nor has its OCR,
+    PDF/A or signature done again.
     """
     pdfa_sha256 = sha256_file(job.pdfa_path)
     pdfa_size = job.pdfa_path.stat().st_size
     files = ArchiveStore.layout(job.original_sha256, job.original_copy.suffix)
     metadata = _metadata(job)
     pages = _page_records(job)
-    stored = indexed = False
+    stored = False
     try:
         with catalog.transaction() as db:
             document_id = Catalog.insert_document(db, {
@@ -519,19 +522,14 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
                 (hashlib.sha256(sidecar).hexdigest(), len(sidecar), document_id),
             )
             Catalog.insert_pages(db, document_id, pages)
-            # The same mapping as `sohoa reindex`: metadata, page texts and the signing
-            # events as catalogued.
-            index.add(index_entry(document_id, metadata, job.page_texts, [(e.step, e.outcome) for e in job.events]))
-            indexed = True
-            job.event("indexed", engine=job.config.index_engine)
+            # No "indexed" event yet: the document waits for the index (index_queue).
             Catalog.insert_events(db, document_id, job.events)
-            pause_point("before-commit")  # crash tests: archive folder and index written, no row yet
+            pause_point("before-commit")  # crash tests: archive folder written, no row yet
     except BaseException:
-        if indexed:
-            _quietly(index.delete, document_id)
         if stored:
             archive.discard(files)
         raise
+    index_pending = _hand_to_index(catalog, index, document_id)
     return ArchivedDocument(
         id=document_id,
         source=job.source,
@@ -542,14 +540,18 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
         pdfa_sha256=pdfa_sha256,
         metadata=metadata,
         input_signature=job.input_signature or received_signature_verdict(None),
+        index_pending=index_pending,
     )
 
 
-def _quietly(action, *args) -> None:
+def _hand_to_index(catalog: Catalog, index: SearchIndex, document_id: int) -> bool:
+    """Index what waits (this document and any other), if the writer is free within a
+    moment; True when this document still waits. The document is archived either way."""
     try:
-        action(*args)
-    except Exception:  # the original error is the one to report
-        log.exception("could not undo a partial write")
+        return document_id in index_queue.drain(catalog, index).waiting
+    except Exception:  # the record is committed: whatever fails here, it only waits
+        log.warning("document %d archived; its index entry waits", document_id, exc_info=True)
+        return True
 
 
 def _sidecar(document_id: int, job: Job, files: ArchivedFiles, pdfa_sha256: str, pdfa_size: int,

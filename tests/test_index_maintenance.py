@@ -185,7 +185,8 @@ def test_rebuild_waits_for_a_writer_then_says_so_and_keeps_its_progress(
 
     monkeypatch.setattr(index.rebuild, "_SWITCH_WAIT_SECONDS", 0.5)
     with open_index(tmp_path, engine) as writer:
-        writer.add(IndexedDocument(1, "đang nhập"))  # holds the write lock, as `sohoa ingest` does
+        writer.lock_writes()  # held until close: another writer at work (a drain, a rebuild's switch)
+        writer.add(IndexedDocument(1, "đang nhập"))
         with pytest.raises(SearchIndexError, match="locked"):
             rebuild_index(tmp_path, engine, Catalogue(20).source(), batch_size=10)
     assert json.loads((tmp_path / REBUILD).read_text())["last_doc_id"] == 20

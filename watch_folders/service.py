@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ocr.cpus import available_cpus
 from pipeline.audit import AuditSchedule
+from pipeline.index_queue import ServiceDrainer
 from pipeline.home import Home
 from watch_folders.desk import Desk, received_file
 from watch_folders.eventlog import EventLog
@@ -125,6 +126,9 @@ class Dispatcher:
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         desk.start()
         audits.start()
+        # Documents archived while another process held the index writer: indexed within seconds.
+        drainer = ServiceDrainer(self.home.catalog_path, self.home.index_dir, self.home.config().index_engine)
+        drainer.start()
         observer = start_observer(self.home.inbox_dir, desk.seen)
         self.events("started", self._started_message(inboxes), pid=os.getpid(), ocr_processes=self.ocr_count,
                     documents_in_flight=self.document_count, resumed=len(self._runnable) or None,
@@ -135,6 +139,7 @@ class Dispatcher:
             if observer is not None:
                 observer.stop()
             audits.stop()
+            drainer.stop()
             self._stop_children()
             desk.close()
             desk.join()
@@ -436,4 +441,8 @@ def _poll(conn: Connection) -> bool:
 
 
 def run_service(home: Home, settings: WatchSettings, *, events: EventLog, log_file: str | None) -> int:
+    from pipeline.startup_checks import check_watch_configuration
+
+    # A setting that cannot work is refused in one line before any folder or file is touched.
+    check_watch_configuration(home.config_path, home.config(), settings)
     return Dispatcher(home, settings, events, log_file).run()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import logging
 import os
 import pickle
@@ -180,52 +179,6 @@ class PageRunner:
             shutil.rmtree(results_dir, ignore_errors=True)
 
 
-class SerialisedIndex:
-    """The search index as a document worker sees it: opened for each write under a lock
-    file and closed again, because the index takes one writer at a time and the service
-    has several workers (and `sohoa ingest` may run beside it)."""
-
-    def __init__(self, directory: Path, engine: str, lock_file: Path):
-        self.directory = directory
-        self.engine = engine
-        self.lock_file = lock_file
-
-    @contextlib.contextmanager
-    def _opened(self, write: bool):
-        from index import open_index
-
-        with open(self.lock_file, "a") as lock:
-            if write:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-            index = open_index(self.directory, self.engine)
-            try:
-                yield index
-            finally:
-                index.close()
-
-    def add(self, doc) -> None:
-        with self._opened(write=True) as index:
-            index.add(doc)
-
-    def add_many(self, docs):
-        with self._opened(write=True) as index:
-            return index.add_many(docs)
-
-    def delete(self, doc_id: int) -> None:
-        with self._opened(write=True) as index:
-            index.delete(doc_id)
-
-    def close(self) -> None:
-        pass
-
-    def __getattr__(self, name: str):
-        # Anything else the recipe may ask of the index (reads): on a short-lived handle.
-        def call(*args, **kwargs):
-            with self._opened(write=False) as index:
-                return getattr(index, name)(*args, **kwargs)
-        return call
-
-
 def _raise_interrupted(signum, frame) -> None:
     raise Interrupted()
 
@@ -245,6 +198,7 @@ def document_worker(conn: Connection, worker_id: int, home_root: str, log_file: 
 def _serve(conn: Connection, worker_id: int, home_root: Path) -> None:
     from pipeline import ingest  # noqa: F401  imported now, while the first files settle
     from pipeline.archive import ArchiveStore
+    from index import open_index
     from pipeline.catalog import Catalog
     from watch_folders.paths import ServiceHome
 
@@ -252,8 +206,10 @@ def _serve(conn: Connection, worker_id: int, home_root: Path) -> None:
     shutil.rmtree(home.staging_dir, ignore_errors=True)  # what a killed predecessor left
     home.staging_dir.mkdir(parents=True, exist_ok=True)
     config = home.config()
-    index = SerialisedIndex(home.index_dir, config.index_engine, home.index_lock)
-    with Catalog(home.catalog_path) as catalog, contextlib.ExitStack() as keep_open:
+    # Each write takes the index writer and lets it go (index.store.ManagedIndex): the
+    # other workers, the service's drainer and `sohoa ingest` write between ours.
+    index = open_index(home.index_dir, config.index_engine)
+    with Catalog(home.catalog_path) as catalog, contextlib.ExitStack() as keep_open, index:
         archive = ArchiveStore(home.archive_dir)
         signer = _SignerOnDemand(config, keep_open, home_root)
         while True:
