@@ -10,7 +10,7 @@ DATA_HOME ?= sohoa-data
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 softhsm2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench bench-ocr bench-search bench-extraction bench-intake system-deps clean
+.PHONY: run test bench bench-ocr bench-search bench-extraction bench-intake bench-cli system-deps clean
 
 run: system-deps $(VENV)/.installed
 	$(BIN)/sohoa --home $(DATA_HOME) init
@@ -57,6 +57,10 @@ bench-extraction: system-deps $(VENV)/.installed
 # About 160 MB written on the current folder's disk, under a minute.
 bench-intake: system-deps $(VENV)/.installed
 	$(BIN)/python bench/intake.py
+
+# CLI start-up: sohoa --version, --help, search --help beside python -c pass (target 0.3 s), ~20 s.
+bench-cli: $(VENV)/.installed
+	$(BIN)/python bench/cli_startup.py
 
 # Debian packages, installed only when missing (apt-get update first, once).
 system-deps:

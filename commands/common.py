@@ -4,14 +4,11 @@ Only the standard library at module level: `sohoa --help` must not pay for the p
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import sys
 import time
 from pathlib import Path
 
-log = logging.getLogger("sohoa")
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # some input was refused or a record was not found
@@ -32,6 +29,8 @@ class UserError(Exception):
 
 
 def print_json(value) -> None:
+    import json  # here: `sohoa --help` does not load it
+
     print(json.dumps(value, ensure_ascii=False))
 
 
@@ -72,20 +71,20 @@ def open_home(args):
     return home
 
 
-class _OneLineFormatter(logging.Formatter):
+def _one_line(record) -> str:
     """The console gets one line per message; tracebacks go to the log file only."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return f"sohoa: {record.getMessage()}"
+    return f"sohoa: {record.getMessage()}"
 
 
-def _for_console(record: logging.LogRecord) -> bool:
+def _for_console(record) -> bool:
     # Tracebacks and libraries' warnings (pikepdf's PageCopyWarning...) are for the log file:
     # the clerk gets our one-line messages.
     return not record.exc_info and record.name != "py.warnings"
 
 
 def setup_logging(root: Path, verbose: bool) -> None:
+    import logging
+
     from pipeline.logfile import FORMAT, LogFile
 
     logging.captureWarnings(True)
@@ -93,7 +92,7 @@ def setup_logging(root: Path, verbose: bool) -> None:
     logger.setLevel(logging.INFO)
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.INFO if verbose else logging.WARNING)
-    console.setFormatter(_OneLineFormatter())
+    console.format = _one_line
     console.addFilter(_for_console)
     logger.addHandler(console)
     if root.is_dir():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -218,6 +219,12 @@ class SearchIndex(abc.ABC):
     @abc.abstractmethod
     def count(self) -> int:
         """How many documents the index holds."""
+
+    def count_matches(self, query: str, options: SearchOptions | None = None) -> int:
+        """How many documents search() would return without a limit (`sohoa search` says
+        "found 4, showing 1"). Engines count without fetching the hits where they can."""
+        options = dataclasses.replace(options or SearchOptions(), snippets=False)
+        return len(self.search(query, limit=max(self.count(), 1), options=options))
 
     @abc.abstractmethod
     def close(self) -> None:

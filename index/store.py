@@ -342,6 +342,9 @@ class ManagedIndex(SearchIndex):
     ) -> list[SearchHit]:
         return self._follow().search(query, limit, options)
 
+    def count_matches(self, query: str, options: SearchOptions | None = None) -> int:
+        return self._follow().count_matches(query, options)
+
     def stored_records(self) -> Iterator[tuple[int, bytes]]:
         return self._follow().stored_records()
 

@@ -155,6 +155,25 @@ class TantivyIndex(SearchIndex):
             for doc_id, score, address in found
         ]
 
+    def count_matches(self, query: str, options: SearchOptions | None = None) -> int:
+        # search()'s query, counted by tantivy: the exact pass or (when it has one) the
+        # OCR-tolerant pass, whose hits search() adds when the exact ones do not fill the limit.
+        options = options or SearchOptions()
+        parsed = parse_query(query)
+        if parsed.is_empty and options.filters.is_empty:
+            return 0
+        searcher = self._searcher()
+        if searcher.num_docs == 0:
+            return 0
+        words = Q.all_query() if parsed.is_empty else self._text_query(parsed, False)
+        if parsed.has_fuzzy:
+            words = Q.boolean_query([(Occur.Should, words), (Occur.Should, self._text_query(parsed, True))])
+        conditions = self._filter_queries(keyword_filters(options.filters))
+        if conditions:
+            condition = Q.boolean_query([(Occur.Must, q) for q in conditions])
+            words = Q.boolean_query([(Occur.Must, words), (Occur.Must, Q.const_score_query(condition, 0.0))])
+        return searcher.search(words, limit=1, count=True).count
+
     def _run(self, searcher: tantivy.Searcher, parsed: ParsedQuery, filters: KeywordFilters,
              by_date: bool, limit: int, fuzzy: bool) -> list[Found]:
         # tantivy reserves room for `limit` hits up front: a huge limit aborts the process
