@@ -29,6 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.patches import apply_all  # noqa: E402
+
+apply_all()  # as sohoa's entry points do at start: the patched libraries, one OCR thread
+
 from pipeline.archive import ArchiveStore  # noqa: E402
 from pipeline.audit import audit_home  # noqa: E402
 from pipeline.catalog import Catalog  # noqa: E402

@@ -43,6 +43,10 @@ from rapidfuzz.distance import Levenshtein
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.patches import apply_all  # noqa: E402
+
+apply_all()  # as sohoa's entry points do at start: the patched libraries, one OCR thread
+
 from ocr.pages import PageJob, ocr_page  # noqa: E402
 from ocr.results import OcrPage  # noqa: E402
 from pipeline.header import read_header  # noqa: E402

@@ -39,6 +39,10 @@ from pathlib import Path, PurePath
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.patches import apply_all  # noqa: E402
+
+apply_all()  # as sohoa's entry points do at start: the patched libraries, one OCR thread
+
 import img2pdf  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402

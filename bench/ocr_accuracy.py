@@ -42,6 +42,10 @@ from rapidfuzz.fuzz import partial_ratio_alignment
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.patches import apply_all  # noqa: E402
+
+apply_all()  # as sohoa's entry points do at start: the patched libraries, one OCR thread
+
 import floor  # noqa: E402
 import ocr.pages  # noqa: E402
 from ocr.cleanup import ALL_STEPS, CleanupSteps  # noqa: E402

@@ -26,6 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.patches import apply_all  # noqa: E402
+
+apply_all()  # as sohoa's entry points do at start: the patched libraries, one OCR thread
+
 from ocr.cleanup import prepare_page  # noqa: E402
 from ocr.pages import PageJob, ocr_page  # noqa: E402
 from ocr.pdfpages import image_dpi  # noqa: E402

@@ -32,6 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.patches import apply_all  # noqa: E402
+
+apply_all()  # as sohoa's entry points do at start: the patched libraries, one OCR thread
+
 from index import ENGINES, open_index  # noqa: E402
 from search_distractors import PlainBM25, distractors, plain_queries  # noqa: E402
 from tests.fixtures.search_corpus import QUERIES, collection, evaluate, summary  # noqa: E402

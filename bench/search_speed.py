@@ -34,6 +34,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.patches import apply_all  # noqa: E402
+
+apply_all()  # as sohoa's entry points do at start: the patched libraries, one OCR thread
+
 from index import DocumentSource, SearchFilters, SearchOptions, open_index, rebuild_index  # noqa: E402
 from index.analysis import fold  # noqa: E402
 from tests.fixtures import search_corpus as corpus  # noqa: E402

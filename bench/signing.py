@@ -27,6 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.patches import apply_all  # noqa: E402
+
+apply_all()  # as sohoa's entry points do at start: the patched libraries, one OCR thread
+
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
 from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: E402
 from pyhanko.sign import fields, signers  # noqa: E402

@@ -25,6 +25,10 @@ import pikepdf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.patches import apply_all  # noqa: E402
+
+apply_all()  # as sohoa's entry points do at start: the patched libraries, one OCR thread
+
 from bench.ocr_accuracy import character_errors  # noqa: E402
 from ocr.pages import PageJob, ocr_page  # noqa: E402
 from ocr.pdfa import add_text_layers  # noqa: E402
