@@ -1,12 +1,15 @@
 """Signing time per document (PAdES B-B and B-LTA) and offline verification throughput,
 each beside its reference measured in the same run.
 
-* B-B: sohoa's signer (key loaded once) against pyHanko's default PKCS#12 signer
-  (SimpleSigner.load_pkcs12), which turns the stored key back into a key object, and
-  re-validates it, on every raw signature. Same documents, same appearance, same output
-  checks; the reference's figure is the signing alone. Target: ≤ 100 ms per document.
+* B-B: sohoa's signing step (AgencySigner.sign: the signature, the PDF/A re-validation of
+  the output and the signing time read back) against the floor, the signature alone:
+  pyHanko's PdfSigner with sohoa's key kept loaded, same documents, same appearance. A second
+  reference is pyHanko's default PKCS#12 signer (SimpleSigner.load_pkcs12), which turns the
+  stored key back into a key object, and re-validates it, on every raw signature. Each is
+  timed around its own calls, alternating document by document. Target: ≤ 100 ms per document.
 * B-LTA: signature timestamp, OCSP/CRL fetch, DSS and document timestamp against a real
   TSA and OCSP responder (certomancer on loopback). Network round trips count in wall time.
+  No reference is printed: the B-B floor above is the part without the network.
 * Offline verification: documents per CPU-second for sohoa's full verdict (integrity,
   coverage, chain, embedded revocation data, timestamps) against pyHanko's bare
   validate_pdf_signature with the same trust root. Target: ≥ 20 documents per CPU-second.
@@ -132,22 +135,30 @@ def run(folder: Path, pki, count: int) -> int:
 
     # Alternate rounds so that load on the machine hits both sides alike.
     ours_walls, reference_walls, full_walls = [], [], []
+    cpu = {"floor": 0.0, "reference": 0.0, "sohoa": 0.0}
     signed_bb = []
     for data in documents:
-        _, wall, _ = timed(ours_sign_only, [data])
+        _, wall, spent = timed(ours_sign_only, [data])
         ours_walls += wall
-        _, wall, _ = timed(reference_sign, [data])
+        cpu["floor"] += spent
+        _, wall, spent = timed(reference_sign, [data])
         reference_walls += wall
-        result, wall, _ = timed(lambda d: b_b.sign(d)[0], [data])
+        cpu["reference"] += spent
+        result, wall, spent = timed(lambda d: b_b.sign(d)[0], [data])
         full_walls += wall
+        cpu["sohoa"] += spent
         signed_bb += result
 
     print(f"PAdES B-B signing, {count} one-page PDF/A documents (RSA 2048, visible Nghị định 30 block):")
-    print(f"  sohoa, key kept loaded:               {ms(ours_walls)}")
-    print(f"  pyHanko default PKCS#12 signer (ref): {ms(reference_walls)}")
-    print(f"  ratio reference / sohoa:              {statistics.median(reference_walls) / statistics.median(ours_walls):7.2f}×")
-    print(f"  sohoa full step (sign + PDF/A re-validation + signing-time read-back): {ms(full_walls)}"
-          f"  [target ≤ 100 ms]")
+    print(f"  sohoa signing step (sign + PDF/A re-validation + signing-time read-back): {ms(full_walls)}, "
+          f"{1000 * cpu['sohoa'] / count:.1f} CPU-ms/doc  [target ≤ 100 ms]")
+    print(f"  floor: pyHanko PdfSigner, key kept loaded, signature alone: {ms(ours_walls)}, "
+          f"{1000 * cpu['floor'] / count:.1f} CPU-ms/doc")
+    print(f"  pyHanko default PKCS#12 signer (2nd reference):             {ms(reference_walls)}, "
+          f"{1000 * cpu['reference'] / count:.1f} CPU-ms/doc")
+    print(f"  ratio sohoa / floor: {statistics.median(full_walls) / statistics.median(ours_walls):.2f}× (median wall), "
+          f"{cpu['sohoa'] / cpu['floor']:.2f}× (CPU); sohoa / pyHanko default: "
+          f"{statistics.median(full_walls) / statistics.median(reference_walls):.2f}× (median wall)")
 
     b_lta = AgencySigner(open_identity(settings("B-LTA")), settings("B-LTA"), roots)
     b_lta.sign(documents[0])
