@@ -293,3 +293,21 @@ def test_constants_copied_to_keep_start_up_light_match_their_sources():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert common.resolve_home("/x/y") == config.resolve_home("/x/y")
+
+
+WORKER_PROBE = """
+import sys, warnings
+import pikepdf
+from watch_folders import workers
+workers._become_child(sys.argv[1])  # as a spawned worker of `sohoa watch` starts
+warnings.warn("This document has 1 form widget annotation(s) ...", pikepdf.PageCopyWarning)
+"""
+
+
+def test_a_watch_workers_library_warnings_go_to_the_log_file(tmp_path):
+    log = tmp_path / "sohoa.log"
+    done = subprocess.run([sys.executable, "-c", WORKER_PROBE, str(log)], capture_output=True, text=True,
+                          env={**_env(), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "PageCopyWarning" in log.read_text(encoding="utf-8")

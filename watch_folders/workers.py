@@ -81,6 +81,9 @@ def _become_child(log_file: str | None) -> None:
         root = logging.getLogger()
         root.addHandler(handler)
         root.setLevel(logging.WARNING)  # libraries' chatter (fontTools subsetting ...) stays out
+        # Libraries' warnings (pikepdf's PageCopyWarning ...) are for the log, not the
+        # clerk's console, which a spawned worker shares with the service.
+        logging.captureWarnings(True)
         for ours in ("sohoa", "pipeline", "ocr", "index", "signing", "watch_folders"):
             logging.getLogger(ours).setLevel(logging.INFO)
 
