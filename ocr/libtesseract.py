@@ -20,7 +20,6 @@ import atexit
 import ctypes
 import ctypes.util
 import functools
-import os
 
 import numpy as np
 
@@ -55,8 +54,8 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
 
 @functools.cache
 def _library() -> ctypes.CDLL | None:
-    # libgomp reads the thread limit once, when it is loaded: it must be set before.
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # libgomp reads its thread limit once, when it is loaded: core.patches.apply_all()
+    # sets OMP_THREAD_LIMIT at start, before this.
     for name in ("libtesseract.so.5", ctypes.util.find_library("tesseract")):
         if not name:
             continue

@@ -10,7 +10,6 @@ scan's words.
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,10 +39,6 @@ class PageJob:
     # file (frame `frame` of it) instead of rasterising the page: the very pixels of the scan.
     image_file: Path | None = None
     frame: int = 0
-
-
-def _limit_threads() -> None:
-    os.environ["OMP_THREAD_LIMIT"] = "1"
 
 
 def _read_pixels(job: PageJob, work: Path) -> np.ndarray:
@@ -83,7 +78,6 @@ def ocr_page(job: PageJob, steps: CleanupSteps = ALL_STEPS) -> OcrPage:
 
 
 def _ocr_page(job: PageJob, steps: CleanupSteps) -> OcrPage:
-    _limit_threads()
     with tempfile.TemporaryDirectory(prefix="sohoa-page-") as work_dir:
         work = Path(work_dir)
         pixels = _read_pixels(job, work)
@@ -105,7 +99,7 @@ def _ocr_page(job: PageJob, steps: CleanupSteps) -> OcrPage:
 
 
 def _start_pool_worker(memory_limit_mb: int) -> None:
-    _limit_threads()
+    # Forked: OMP_THREAD_LIMIT and the other patches (core/patches.py) come with the parent.
     limit_memory(memory_limit_mb)
 
 

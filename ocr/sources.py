@@ -21,6 +21,7 @@ import pikepdf
 from pikepdf import Name
 from PIL import Image, UnidentifiedImageError
 
+from core.patches import PNG_LEVEL, allow_page_pixels
 from ocr.colour import CONVERTED_MODES, archival_frame
 from ocr.damage import Damage, DamagedPdf, assess, declared_pages, unreadable_message
 from ocr.errors import (CorruptFile, EmptyFile, EncryptedPdf, ImplausiblePageSize, TooLargeContent, TooManyPages,
@@ -30,9 +31,6 @@ from ocr.pdfpages import drawing_size, is_jpeg_stream, page_geometry, walk
 from ocr.streamsize import decoded_size
 
 log = logging.getLogger(__name__)
-
-# We check pixel counts ourselves, with a message a clerk understands, before decoding.
-Image.MAX_IMAGE_PIXELS = None
 
 _MAGIC = (
     (b"%PDF-", "pdf"),
@@ -49,29 +47,6 @@ _IMPLAUSIBLE_SCAN_DPI = 4800
 # A PDF page side must lie between these, in points (PDF 1.7, Annex C: 3 to 14 400 units).
 _PAGE_SIDE_PT = (3.0, 14_400.0)
 _A4_SHORT_SIDE_IN = 8.27
-
-
-# img2pdf stores an image it cannot embed as it is (an LZW or Deflate TIFF page: PDF/A
-# forbids LZW) as PNG data written by Pillow at zlib level 6: a third of a CPU-second for one
-# A5 200-dpi grey page, as long as Tesseract takes to read it. Level 3 is four times faster
-# and the page stays the size of the scanner's own LZW (measured on bench pages: 910 KB
-# against 818 KB at level 6, LZW 910 KB). The pixels are the same either way.
-_PNG_LEVEL = 3
-
-
-def _png_data(image: Image.Image) -> tuple[bytes, bytes, int]:
-    """img2pdf.to_png_data at a faster zlib level (same return: IDAT, palette, bit depth)."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="png", compress_level=_PNG_LEVEL)
-    idat, palette = img2pdf.parse_png(buffer.getvalue())
-    depth = buffer.getvalue()[24]  # IHDR's bit depth: the first chunk, at a fixed offset
-    if depth not in (1, 2, 4, 8, 16):
-        raise ValueError(f"invalid bit depth: {depth}")
-    return idat, palette, depth
-
-
-if hasattr(img2pdf, "to_png_data") and hasattr(img2pdf, "parse_png"):
-    img2pdf.to_png_data = _png_data
 
 
 @dataclass(frozen=True)
@@ -200,6 +175,9 @@ def _detail(error: Exception, path: Path) -> str:
 
 def _load_image(path: Path, fmt: str, *, max_pixels: int, max_pages: int = 0) -> tuple[pikepdf.Pdf, tuple[str, ...]]:
     notes = []
+    # Pillow's own bomb guard is at sohoa's default page limit (core/patches.py); a home
+    # allowing larger pages raises it, so that only the check below decides.
+    allow_page_pixels(max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns about damage it then raises on
@@ -214,6 +192,9 @@ def _load_image(path: Path, fmt: str, *, max_pixels: int, max_pages: int = 0) ->
                 image.seek(index)
                 _check_pixels(*image.size, max_pixels, f"trang {index + 1}")
                 modes.add(image.mode)
+    except Image.DecompressionBombError as error:  # past twice Pillow's limit: not even opened
+        raise TooManyPixels(f"ảnh quá lớn (hơn {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} triệu điểm ảnh, "
+                            f"giới hạn {max_pixels / 1e6:.0f} triệu)") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         if isinstance(error, UnidentifiedImageError):
             raise CorruptFile(f"ảnh {fmt.upper()} hỏng: không đọc được cấu trúc tệp") from error
@@ -277,7 +258,7 @@ def _convert_frames(path: Path, layout: dict, convert) -> bytes:
             image.seek(index)
             buffer = io.BytesIO()
             convert(image).save(buffer, format="PNG", dpi=image.info.get("dpi", (300, 300)),
-                                compress_level=_PNG_LEVEL)
+                                compress_level=PNG_LEVEL)
             pages.append(buffer.getvalue())
     return img2pdf.convert(pages, nodate=True, **layout)
 

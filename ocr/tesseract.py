@@ -8,7 +8,6 @@ invisible text layer needs to put the words exactly over the words of the image.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -20,10 +19,6 @@ from PIL import Image
 
 from ocr.libtesseract import LibraryError, library_version, loaded_engine
 from ocr.results import Box, OcrLine, OcrPage, OcrWord
-
-# Tesseract's own OpenMP threads oversubscribe a small machine badly; sohoa parallelises
-# across pages in processes instead.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 _LINE_CLASSES = {"ocr_line", "ocr_header", "ocr_caption", "ocr_textfloat"}
 _BBOX = re.compile(r"bbox (-?\d+) (-?\d+) (-?\d+) (-?\d+)")
@@ -80,8 +75,8 @@ def ocr_grey_image(grey: np.ndarray, *, language: str, dpi: float, work: Path) -
 
 
 def ocr_image_file(path: Path, *, language: str, dpi: float) -> OcrPage:
-    """OCR one page image file (PNM, PNG, TIFF ...) and return its words and lines."""
-    os.environ["OMP_THREAD_LIMIT"] = "1"
+    """OCR one page image file (PNM, PNG, TIFF ...) and return its words and lines.
+    Tesseract's OpenMP threads are limited at start (core/patches.py)."""
     config = f"--dpi {round(dpi)} --psm 3"
     try:
         hocr = pytesseract.image_to_pdf_or_hocr(

@@ -243,37 +243,3 @@ def without_declared_extensions(findings: list[str], pdf: pikepdf.Pdf) -> list[s
 
     return [f for f in findings if not covered(f)]
 
-
-# -- pyHanko's XMP writer -----------------------------------------------------------------------
-#
-# Signing re-serialises the XMP packet (pyHanko updates pdf:Producer and xmp:ModifyDate in an
-# incremental update). pyHanko 0.38 writes every structure as a nested rdf:Description with
-# its fields as XML attributes: valid RDF, but the PDF/A validators (`page`, and veraPDF's
-# profile) read extension-schema structures only in XMP's canonical form,
-# rdf:parseType="Resource" with the fields as elements, and the signed file would no longer
-# pass as PDF/A. Its writer is given that form here, once per process, for every packet it
-# writes (a packet without structures is written as before).
-
-
-def _pyhanko_writes_resources() -> None:
-    try:
-        from pyhanko.pdf_utils.metadata import model, xmp_xml
-    except ImportError:  # pyHanko is not installed: nothing signs in this process
-        return
-    if getattr(xmp_xml, "_sohoa_parse_type_resource", False):
-        return
-    original = xmp_xml._add_inner_value
-
-    def add_inner_value(container, value):
-        if isinstance(value, model.XmpStructure):
-            container.set(xmp_xml._tag(model.RDF_PARSE_TYPE), "Resource")
-            for name, field in value:
-                xmp_xml.add_xmp_value(etree.SubElement(container, xmp_xml._tag(name)), field)
-            return
-        original(container, value)
-
-    xmp_xml._add_inner_value = add_inner_value
-    xmp_xml._sohoa_parse_type_resource = True
-
-
-_pyhanko_writes_resources()

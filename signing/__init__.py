@@ -10,6 +10,6 @@ verdicts for archivists.
 Modules: settings (typed config), errors, secrets (PIN from env or file), identity
 (signers, the embedded test identity), appearance (font and text block), pdfa (PDF/A
 check of a signed file), sign, verify, renewal (document timestamp renewal),
-archive_checks (verification and renewal over the catalog and the archive store),
-_pdf_output (unambiguous stream ends in what pyHanko writes).
+archive_checks (verification and renewal over the catalog and the archive store).
+pyHanko's writers are corrected for PDF/A by core/patches.py, applied at start.
 """

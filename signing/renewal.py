@@ -19,6 +19,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.validation import DocumentSecurityStore, validate_pdf_timestamp
 from pyhanko_certvalidator import ValidationContext
 
+from core import patches
 from signing.errors import SignedPdfaInvalid, SigningError, TimestampUnavailable
 from signing.pdfa import check_signed_pdfa
 from signing.sign import TIMESTAMP_TIMEOUT, _align_info_with_xmp, keep_declared_xmp_prefixes
@@ -29,6 +30,7 @@ TIMESTAMP_FIELD = "DauThoiGianLuuTru"  # field name prefix of renewal timestamps
 def add_archival_timestamp(data: bytes, timestamp_url: str, trust_roots: list[asn1_x509.Certificate]) -> bytes:
     """The file with the previous timestamp's validation data and a fresh document
     timestamp appended. Raises TimestampUnavailable, SigningError or SignedPdfaInvalid."""
+    patches.require("pyhanko_xmp_structures_as_resources", "pyhanko_unambiguous_stream_ends")
     keep_declared_xmp_prefixes(data)
     reader = PdfFileReader(io.BytesIO(data), strict=False)
     context = ValidationContext(trust_roots=trust_roots, allow_fetching=True, revocation_mode="require")

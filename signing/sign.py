@@ -30,8 +30,8 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
 
+from core import patches
 from ocr.pdfa import PdfaReport
-from signing import _pdf_output  # noqa: F401  (unambiguous stream ends, see the module)
 from signing.appearance import VIETNAM, appearance_font, missing_characters, place_block, stamp_style
 from signing.errors import (
     IdentityUnavailable,
@@ -89,6 +89,8 @@ class AgencySigner:
     """Signs PDF/A bytes with one open identity and one configuration, many times."""
 
     def __init__(self, identity: AgencyIdentity, settings: SigningSettings, trust_roots=()):
+        # pyHanko's writers as PDF/A needs them (core/patches.py, applied at start)
+        patches.require("pyhanko_xmp_structures_as_resources", "pyhanko_unambiguous_stream_ends")
         self.identity = identity
         self.settings = settings
         self.trust_roots = list(trust_roots)

@@ -15,10 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from core.patches import apply_all
 from tests.fixtures import scans
 
 # The test PKI (certomancer on loopback) and SoftHSM2 token of the signing tests.
 pytest_plugins = ["tests.pki.fixtures"]
+
+
+def pytest_configure(config) -> None:
+    """Third-party corrections as every sohoa process has them at start (core/patches.py)."""
+    apply_all()
 
 SOHOA = Path(sys.executable).parent / "sohoa"
 

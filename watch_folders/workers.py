@@ -72,7 +72,6 @@ def _become_child(log_file: str | None) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ["OMP_THREAD_LIMIT"] = "1"
     if log_file:
         from pipeline.logfile import LogFile
 
@@ -86,6 +85,11 @@ def _become_child(log_file: str | None) -> None:
         logging.captureWarnings(True)
         for ours in ("sohoa", "pipeline", "ocr", "index", "signing", "watch_folders"):
             logging.getLogger(ours).setLevel(logging.INFO)
+    # Spawned: the parent's patches are not inherited (core/patches.py); after the log, which
+    # records a skipped one.
+    from core.patches import apply_all
+
+    apply_all()
 
 
 def _limit_memory(megabytes: int) -> None:
