@@ -1,15 +1,15 @@
-"""The catalog: SQLite, the source of truth for every archived document.
+"""The catalog: the source of truth for every archived document, through the one data
+layer (core/database.py: Django's ORM over SQLite or PostgreSQL; schema in core/models.py,
+history in core/migrations/). Every step a document goes through is an event row: the
+start of the preservation audit trail archivists export.
 
-Schema changes are numbered migrations applied in order (PRAGMA user_version records the
-last one), so a home created by any version upgrades in place. Every step a document goes
-through is an event row: the start of the preservation audit trail archivists export.
+The public API is the one callers had when this was raw sqlite3: transaction() yields an
+object with execute() for the modules still written in SQL (qmark style, on either backend).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -176,19 +176,94 @@ class DocumentRow:
     withdrawn_reason: str | None = None
 
 
+class Row(tuple):
+    """A result row of Catalog.read / Transaction.execute: by position or by column name,
+    as sqlite3.Row was."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, values, names: dict[str, int]):
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _portable(sql: str, params) -> tuple[str, tuple | None]:
+    """qmark SQL (the catalog's modules were written for sqlite3) as Django's cursor takes
+    it on every backend: %s marks, literal % doubled; question marks inside quoted text kept."""
+    if not params:
+        return sql, None
+    parts = sql.split("'")
+    for i in range(0, len(parts), 2):  # outside quotes
+        parts[i] = parts[i].replace("%", "%%").replace("?", "%s")
+    for i in range(1, len(parts), 2):
+        parts[i] = parts[i].replace("%", "%%")
+    return "'".join(parts), tuple(params)
+
+
+class _Result:
+    def __init__(self, cursor):
+        names = {column[0]: i for i, column in enumerate(cursor.description or ())}
+        self.rowcount = cursor.rowcount
+        self._rows = [Row(values, names) for values in cursor.fetchall()] if cursor.description else []
+
+    def fetchone(self) -> Row | None:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Row]:
+        return self._rows
+
+    def __iter__(self):
+        return iter(self._rows)
+
+
+class Transaction:
+    """The open write transaction (Catalog.transaction()): `alias` for the ORM, and
+    execute/executemany for the modules still written in SQL."""
+
+    def __init__(self, alias: str):
+        self.alias = alias
+
+    def execute(self, sql: str, params=()) -> _Result:
+        from django.db import connections
+
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(*_portable(sql, params))
+            return _Result(cursor)
+
+    def executemany(self, sql: str, rows) -> None:
+        from django.db import connections
+
+        rows = [tuple(row) for row in rows]
+        if rows:
+            with connections[self.alias].cursor() as cursor:
+                cursor.executemany(_portable(sql, rows[0])[0], rows)
+
+
 class Catalog:
+    """The catalog of the home whose catalog file is `path` (SQLite there, or the
+    PostgreSQL database its config.toml names: core/database.py). Opening it brings its
+    schema up to date."""
+
     def __init__(self, path: Path):
+        from core import database
+
         self.path = path
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per document.
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        self.alias = database.use_catalog_database(path)
+        self._models = _models()
 
     def close(self) -> None:
-        self._db.close()
+        from core import database
+
+        database.close(self.alias)
 
     def __enter__(self) -> Catalog:
         return self
@@ -197,134 +272,97 @@ class Catalog:
         self.close()
 
     @property
-    def schema_version(self) -> int:
-        return self._db.execute("PRAGMA user_version").fetchone()[0]
+    def vendor(self) -> str:
+        from django.db import connections
 
-    def _migrate(self) -> None:
-        version = self.schema_version
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            statements = [s for s in script.split(";") if s.strip()]
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in statements:
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
-                if "ADD COLUMN sidecar_size" in script:
-                    self._fill_sidecar_sizes()
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
-    def _fill_sidecar_sizes(self) -> None:
-        """Migration 6 for records archived before it: the size of each sidecar whose bytes
-        still have the SHA-256 recorded when it was written (one that does not keeps NULL,
-        and `sohoa verify` reports its hash as changed)."""
-        archive_root = self.path.parent / "archive"  # pipeline/home.py: the home's layout
-        rows = self._db.execute("SELECT id, sidecar_file, sidecar_sha256 FROM documents").fetchall()
-        for row in rows:
-            try:
-                data = (archive_root / row["sidecar_file"]).read_bytes()
-            except OSError:
-                continue
-            if hashlib.sha256(data).hexdigest() == row["sidecar_sha256"]:
-                self._db.execute("UPDATE documents SET sidecar_size = ? WHERE id = ?", (len(data), row["id"]))
+        return connections[self.alias].vendor
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it is committed, or none of it."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def transaction(self) -> Iterator[Transaction]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite): all of it is committed, or none of it."""
+        from django.db import transaction
+
+        with transaction.atomic(using=self.alias):
+            yield Transaction(self.alias)
 
     # -- writing, inside transaction() --
 
     @staticmethod
-    def insert_document(db: sqlite3.Connection, row: dict) -> int:
-        columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        cursor = db.execute(f"INSERT INTO documents ({columns}) VALUES ({marks})", tuple(row.values()))
-        return int(cursor.lastrowid)
+    def insert_document(db: Transaction, row: dict) -> int:
+        document = _models().Document(**row)
+        document.save(using=db.alias, force_insert=True)
+        return int(document.id)
 
     @staticmethod
-    def insert_pages(db: sqlite3.Connection, document_id: int, pages: list[PageRecord]) -> None:
-        db.executemany(
-            "INSERT INTO pages (document_id, page_number, text_source, dpi, width_px, height_px,"
-            " ocr_confidence, text, rotation, skew, blank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (document_id, p.number, p.text_source, p.dpi, p.width_px, p.height_px, p.ocr_confidence,
-                 p.text, p.rotation, p.skew, int(p.blank))
-                for p in pages
-            ],
-        )
+    def insert_pages(db: Transaction, document_id: int, pages: list[PageRecord]) -> None:
+        Page = _models().Page
+        Page.objects.using(db.alias).bulk_create([
+            Page(document_id=document_id, page_number=p.number, text_source=p.text_source, dpi=p.dpi,
+                 width_px=p.width_px, height_px=p.height_px, ocr_confidence=p.ocr_confidence, text=p.text,
+                 rotation=p.rotation, skew=p.skew, blank=bool(p.blank))
+            for p in pages
+        ])
 
     @staticmethod
-    def insert_events(db: sqlite3.Connection, document_id: int | None, events: list[Event]) -> None:
-        db.executemany(
-            "INSERT INTO events (document_id, step, outcome, at, detail) VALUES (?, ?, ?, ?, ?)",
-            [
-                (document_id, e.step, e.outcome, e.at, json.dumps(e.detail, ensure_ascii=False) if e.detail else None)
-                for e in events
-            ],
-        )
+    def insert_events(db: Transaction, document_id: int | None, events: list[Event]) -> None:
+        EventRow = _models().Event
+        EventRow.objects.using(db.alias).bulk_create([
+            EventRow(document_id=document_id, step=e.step, outcome=e.outcome, at=e.at,
+                     detail=json.dumps(e.detail, ensure_ascii=False) if e.detail else None)
+            for e in events
+        ])
 
     # -- reading --
 
+    def _documents(self):
+        return self._models.Document.objects.using(self.alias)
+
     def find_by_original_sha256(self, sha256: str) -> int | None:
-        row = self._db.execute("SELECT id FROM documents WHERE original_sha256 = ?", (sha256,)).fetchone()
-        return int(row["id"]) if row else None
+        found = self._documents().filter(original_sha256=sha256).values_list("id", flat=True).first()
+        return int(found) if found is not None else None
 
     def get(self, document_id: int) -> DocumentRow | None:
-        row = self._db.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
-        if row is None:
-            return None
-        values = dict(row)
-        values["metadata"] = json.loads(values.pop("metadata_json"))
-        return DocumentRow(**values)
+        return self.get_many([document_id]).get(document_id)
 
     def get_many(self, ids: list[int]) -> dict[int, DocumentRow]:
         found = {}
-        for document_id in ids:
-            row = self.get(document_id)
-            if row is not None:
-                found[document_id] = row
-        return found
+        ids = list(ids)
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+            for values in self._documents().filter(id__in=ids[start:start + 500]).values():
+                values["metadata"] = json.loads(values.pop("metadata_json"))
+                found[int(values["id"])] = DocumentRow(**values)
+        return {document_id: found[document_id] for document_id in ids if document_id in found}
 
     def pages(self, document_id: int) -> list[PageRecord]:
-        rows = self._db.execute(
-            "SELECT * FROM pages WHERE document_id = ? ORDER BY page_number", (document_id,)
-        ).fetchall()
+        rows = self._models.Page.objects.using(self.alias).filter(document_id=document_id).order_by("page_number")
         return [
-            PageRecord(r["page_number"], r["text_source"], r["dpi"], r["width_px"], r["height_px"],
-                       r["ocr_confidence"], r["text"], r["rotation"], r["skew"], bool(r["blank"]))
+            PageRecord(r.page_number, r.text_source, r.dpi, r.width_px, r.height_px, r.ocr_confidence, r.text,
+                       r.rotation, r.skew, bool(r.blank))
             for r in rows
         ]
 
     def events(self, document_id: int) -> list[Event]:
-        rows = self._db.execute(
-            "SELECT * FROM events WHERE document_id = ? ORDER BY id", (document_id,)
-        ).fetchall()
-        return [Event(r["step"], r["outcome"], r["at"], json.loads(r["detail"]) if r["detail"] else None) for r in rows]
+        rows = self._models.Event.objects.using(self.alias).filter(document_id=document_id).order_by("id")
+        return [Event(r.step, r.outcome, r.at, json.loads(r.detail) if r.detail else None) for r in rows]
 
     def count_documents(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM documents").fetchone()[0])
+        return self._documents().count()
 
     def document_ids(self) -> set[int]:
-        return {int(row[0]) for row in self._db.execute("SELECT id FROM documents")}
+        return {int(i) for i in self._documents().values_list("id", flat=True)}
 
     # What the search index holds: every document but the withdrawn ones (pipeline/withdraw.py).
     # A future export lists its documents with the same filter.
     SEARCHABLE = "withdrawn_at IS NULL"
 
+    def _searchable(self):
+        return self._documents().filter(withdrawn_at__isnull=True)
+
     def searchable_ids(self) -> set[int]:
-        return {int(row[0]) for row in self._db.execute(f"SELECT id FROM documents WHERE {self.SEARCHABLE}")}
+        return {int(i) for i in self._searchable().values_list("id", flat=True)}
 
     def count_searchable(self) -> int:
-        return int(self._db.execute(f"SELECT count(*) FROM documents WHERE {self.SEARCHABLE}").fetchone()[0])
+        return self._searchable().count()
 
     def documents_with_texts(
         self, after_id: int, limit: int
@@ -332,34 +370,29 @@ class Catalog:
         """(id, metadata, page texts, signing events as (step, outcome)) of up to `limit`
         documents with id > after_id, by id: one batch of a reindex, three queries whatever
         its size."""
-        rows = self._db.execute(
-            f"SELECT id, metadata_json FROM documents WHERE id > ? AND {self.SEARCHABLE} ORDER BY id LIMIT ?",
-            (after_id, limit),
-        ).fetchall()
+        rows = list(self._searchable().filter(id__gt=after_id).order_by("id").values_list("id", "metadata_json")[:limit])
         if not rows:
             return []
-        first, last = rows[0]["id"], rows[-1]["id"]
-        texts: dict[int, list[str]] = {int(row["id"]): [] for row in rows}
-        for page in self._db.execute(
-            "SELECT document_id, text FROM pages WHERE document_id BETWEEN ? AND ?"
-            " ORDER BY document_id, page_number",
-            (first, last),
-        ):
-            if int(page["document_id"]) in texts:  # not a withdrawn one lying between
-                texts[int(page["document_id"])].append(page["text"])
-        signing: dict[int, list[tuple[str, str]]] = {int(row["id"]): [] for row in rows}
-        for event in self._db.execute(
-            "SELECT document_id, step, outcome FROM events WHERE document_id BETWEEN ? AND ?"
-            " AND step IN ('signed', 'signature_verified') ORDER BY id",
-            (first, last),
-        ):
-            if int(event["document_id"]) in signing:
-                signing[int(event["document_id"])].append((event["step"], event["outcome"]))
-        return [
-            (int(row["id"]), json.loads(row["metadata_json"]), texts[int(row["id"])], signing[int(row["id"])])
-            for row in rows
-        ]
+        first, last = rows[0][0], rows[-1][0]
+        texts: dict[int, list[str]] = {int(row[0]): [] for row in rows}
+        pages = self._models.Page.objects.using(self.alias).filter(document_id__gte=first, document_id__lte=last)
+        for document_id, text in pages.order_by("document_id", "page_number").values_list("document_id", "text"):
+            if int(document_id) in texts:  # not a withdrawn one lying between
+                texts[int(document_id)].append(text)
+        signing: dict[int, list[tuple[str, str]]] = {int(row[0]): [] for row in rows}
+        events = self._models.Event.objects.using(self.alias).filter(
+            document_id__gte=first, document_id__lte=last, step__in=("signed", "signature_verified"))
+        for document_id, step, outcome in events.order_by("id").values_list("document_id", "step", "outcome"):
+            if int(document_id) in signing:
+                signing[int(document_id)].append((step, outcome))
+        return [(int(i), json.loads(metadata), texts[int(i)], signing[int(i)]) for i, metadata in rows]
 
-    def read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        """A read-only query, for modules that keep their own tables (watch_folders/jobs.py)."""
-        return self._db.execute(sql, params).fetchall()
+    def read(self, sql: str, params: tuple = ()) -> list[Row]:
+        """A read-only query in SQL, for the modules not yet on the ORM."""
+        return Transaction(self.alias).execute(sql, params).fetchall()
+
+
+def _models():
+    from core import models
+
+    return models

@@ -24,6 +24,8 @@ import time
 import uuid
 from pathlib import Path, PurePath
 
+from django.db import OperationalError as DatabaseOperationalError  # the catalog busy or its disk full
+
 from pipeline.durable import copy_fd_and_hash, fsync_dir
 from pipeline.home import Home
 from watch_folders.eventlog import EventLog, quoted
@@ -101,7 +103,7 @@ class Desk(threading.Thread):
                 return
             try:
                 self._handle(request)
-            except (OSError, sqlite3.OperationalError) as error:
+            except (OSError, sqlite3.OperationalError, DatabaseOperationalError) as error:
                 if not is_transient(error):
                     raise
                 # The catalog's disk is full, or the catalog busy: every step here is safe
@@ -235,7 +237,7 @@ class Desk(threading.Thread):
                 shown = printable(steady.path.relative_to(self.inbox))
                 self.emit("not-taken", f"! {shown}: bỏ qua, vì {refused.strerror}", level=logging.WARNING,
                           file=shown, reason=refused.strerror)
-            except (OSError, sqlite3.OperationalError) as error:
+            except (OSError, sqlite3.OperationalError, DatabaseOperationalError) as error:
                 # Unreadable for now (locked by an SMB client, disk full): look again later,
                 # waiting longer each time. It stays in the inbox meanwhile: nothing is lost.
                 tries = self._take_tries[steady.path] = self._take_tries.get(steady.path, 0) + 1
