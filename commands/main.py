@@ -204,6 +204,13 @@ def run(argv: list[str] | None = None) -> int:
         error(not_a_home(home_root))
         return EXIT_USAGE
     setup_logging(home_root, args.verbose)
+    from core.patches import PatchVersionError, apply_all
+
+    try:
+        apply_all()  # third-party corrections, before any work (logs a skipped one)
+    except PatchVersionError as refused:  # a library other than the one a patch was written for
+        error(str(refused))
+        return EXIT_FAILED
     try:
         return _handler(args.handler)(args)
     except UserError as failure:

@@ -115,6 +115,25 @@ def test_another_pyhanko_is_refused_with_the_reason(monkeypatch, patch):
     assert "pip install 'pyhanko>=0.38,<0.39'" in message and "\n" not in message
 
 
+def test_a_refused_version_stops_the_command_in_one_line(tmp_path):
+    """The CLI (commands/main.py) applies the patches before any work: on another pyHanko it
+    says why in one line and does nothing."""
+    home = tmp_path / "home"
+    init = subprocess.run([sys.executable, "-m", "commands.main", "--home", str(home), "init"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stderr
+    code = ("import importlib.metadata as m, sys\n"
+            "real = m.version\n"
+            "m.version = lambda name: '0.39.0' if name == 'pyhanko' else real(name)\n"
+            "from commands.main import main\n"
+            f"sys.exit(main(['--home', {str(home)!r}, 'ingest', {str(tmp_path / 'a.png')!r}]))\n")
+    scans.write_png(tmp_path / "a.png", scans.render_page("cong_van_268"))
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "pyhanko đang cài bản 0.39.0" in result.stderr, result.stderr
+    assert not [p for p in (home / "archive").rglob("*") if p.is_file()]  # nothing archived
+
+
 def test_another_img2pdf_or_pillow_is_skipped_with_a_warning(monkeypatch, caplog):
     """Upstream's own behaviour is correct there (slower PNG data, a stricter bomb guard):
     the patch is left out and the log says so."""
