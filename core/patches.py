@@ -29,8 +29,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.errors import SohoaError
-
 log = logging.getLogger(__name__)
 
 # The default of [ocr] max_page_megapixels (pipeline/config.py): the largest page sohoa
@@ -40,9 +38,10 @@ DEFAULT_PAGE_PIXELS = 250_000_000
 PNG_LEVEL = 3
 
 
-class PatchVersionError(SohoaError):
+class PatchVersionError(RuntimeError):
     """An installed library is not the version a patch that sohoa cannot do without was
-    written for."""
+    written for. The message is one Vietnamese line (the CLI prints it as it is); a bug of
+    the installation, not of a file, so it has no code among core.errors' file failures."""
 
     code = "library-version"
 
