@@ -81,3 +81,11 @@ def archived(archive_home, tmp_path_factory) -> dict[str, Archived]:
         key: Archived(source=path, pages=pages, result=result)
         for (key, (path, pages)), result in zip(inputs.items(), results)
     }
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """The random order's seed again at the end of a failed run (with -q there is no
+    header): an order-dependent failure is repeated with the same order."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if exitstatus and isinstance(seed, int):
+        terminalreporter.write_line(f"random order: rerun with -p randomly --randomly-seed={seed}")

@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from PIL import Image, PngImagePlugin
 from index import open_index
 from tests.conftest import SOHOA, json_lines, run_sohoa
 from tests.fixtures import scans
+from tests.test_watch_support import pause_at, wait_paused
 
 CORRUPT_WORDS = "hỏng hoặc bị cắt cụt"
 
@@ -374,18 +374,15 @@ def test_staging_of_a_killed_ingest_is_removed_by_the_next_run(home, archived, i
     pages = scans.render_document("ke_hoach_42", dpi=150)
     long_scan = scans.write_tiff(tmp_path / "kế-hoạch.tif", pages, "tiff_lzw")
     before = _staging(home)
+    pauses = tmp_path / "pauses"
     process = subprocess.Popen([str(SOHOA), "--home", str(home), "ingest", str(long_scan)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                               env={**os.environ, **pause_at(pauses, "received")})
     try:
-        deadline = time.monotonic() + 120
-        left = set()
-        # Working: its staging folder made and the scan copied into it.
-        while time.monotonic() < deadline and process.poll() is None:
-            left = {p for p in _staging(home) - before if any(p.glob("original.*"))}
-            if left:
-                break
-            time.sleep(0.05)
-        assert left and process.poll() is None, "the ingest never got to work"
+        # Held with its staging folder made and the scan copied into it (core/testpoints.py).
+        assert wait_paused(pauses, "received", process=process) == process.pid
+        left = {p for p in _staging(home) - before if any(p.glob("original.*"))}
+        assert left
         os.killpg(process.pid, signal.SIGKILL)  # it and its OCR processes, as a power cut
         process.wait(timeout=30)
     finally:
