@@ -12,9 +12,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from index import open_index
 from tests.conftest import SOHOA, run_sohoa
-from tests.test_watch_support import Service, jobs, make_home, query, tiny_scan, wait_for, wait_settled
+from tests.test_watch_support import Service, make_home, query, tiny_scan, wait_for, wait_settled
 
 # A writer that takes the index writer, says so, and on "go" starts a drain of the waiting
 # documents that never ends (its index write hangs): a process at work, to be killed -9.
@@ -169,3 +171,24 @@ def test_a_watched_scan_waits_for_a_busy_index_and_survives_its_writer_killed(tm
         wait_for(lambda: job["document_id"] in indexed_ids(home), 30, "the entry indexed by the service")
         assert "event=retry" not in service.log() and "event=failed" not in service.log()
     assert_each_done_once(home, signed=True)
+
+
+@pytest.mark.parametrize("engine", ["tantivy", "whoosh"])
+def test_the_writer_is_let_go_after_each_write_and_held_only_in_a_writing_block(tmp_path, engine):
+    from index import IndexBusy, IndexedDocument, ManagedIndex
+
+    first = ManagedIndex(tmp_path, engine, write_wait_seconds=0)
+    second = ManagedIndex(tmp_path, engine, write_wait_seconds=0)  # another process, as far as locks go
+    try:
+        first.add(IndexedDocument(1, "công văn một"))
+        second.add(IndexedDocument(2, "công văn hai"))  # at once: the first kept neither lock nor engine writer
+        first.add(IndexedDocument(3, "công văn ba"))
+        with first.writing():
+            with pytest.raises(IndexBusy):
+                second.add(IndexedDocument(4, "công văn bốn"))
+            first.add(IndexedDocument(5, "công văn năm"))  # inside the block: already held
+        second.add(IndexedDocument(4, "công văn bốn"))
+        assert first.doc_ids() == second.doc_ids() == {1, 2, 3, 4, 5}
+    finally:
+        first.close()
+        second.close()
