@@ -160,6 +160,8 @@ def test_a_watched_scan_waits_for_a_busy_index_and_survives_its_writer_killed(tm
             # Archived and signed once, its file gone from the inbox, while the writer is held.
             assert job["state"] == "done" and job["attempts"] == 1
             assert "indexed" not in steps_of(home, job["document_id"])
+            # The console says it honestly: archived, not searchable yet.
+            assert f"→ mã {job['document_id']}, 1 trang {PENDING}" in service.output(), service.output()
             status = run_sohoa(home, "check", "--json")
             assert status.returncode == 0, status.stdout  # waiting is pending, not a mismatch
             assert json.loads(status.stdout)["waiting_for_index"] == [job["document_id"]]

@@ -358,7 +358,9 @@ class Desk(threading.Thread):
         if done.outcome in ("archived", "recovered"):
             self.store.finish(job_id, "done", document_id=done.document_id, page_count=done.page_count)
             self.emit("done", f"{'⚠' if done.damaged or done.needs_review else '✓'} {job.source_path} → mã {done.document_id}, "
-                      f"{done.page_count} trang", job=job_id, file=job.source_path, document=done.document_id,
+                      f"{done.page_count} trang" + (" (đã lưu; chỉ mục đang chờ, chưa tìm được)" if done.index_pending
+                                                    else ""), job=job_id, file=job.source_path,
+                      document=done.document_id, index_pending=done.index_pending or None,
                       pages=done.page_count, recovered=done.outcome == "recovered" or None,
                       seconds=_seconds_since(job.started_at))
             if done.damaged:  # archived as far as it could be read (the profile accepts damage)

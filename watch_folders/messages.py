@@ -61,3 +61,4 @@ class WorkDone:
     input_signature: dict | None = None  # the verdict on a received signed PDF (pipeline.ingest)
     damaged: dict | None = None  # a damaged PDF archived as far as readable (ocr/damage.py)
     needs_review: list | None = None  # a blank scan, a thumbnail: archived flagged (pipeline.ingest)
+    index_pending: bool = False  # archived; its index entry waits for the writer (pipeline/index_queue.py)

@@ -285,7 +285,7 @@ def _work(order: WorkOrder, conn: Connection, home, config, catalog, archive, in
     if not result.duplicate:
         return WorkDone(order.job_id, "archived", result.id, result.page_count,
                         input_signature=result.input_signature, damaged=result.metadata.get("damaged"),
-                        needs_review=result.metadata.get("needs_review"))
+                        needs_review=result.metadata.get("needs_review"), index_pending=result.index_pending)
     intake = result.metadata.get("intake") if isinstance(result.metadata, dict) else None
     if isinstance(intake, dict) and intake.get("job") == order.job_id:
         # Our own earlier attempt committed its record before the service died.
