@@ -36,6 +36,7 @@ def _document_json(result) -> dict:
 def cmd_ingest(args) -> int:
     from pathlib import Path
 
+    from core.errors import describe
     from index import SearchIndexError
     from ocr.errors import InputRejected
     from ocr.pdfa import PdfaInvalid
@@ -72,11 +73,10 @@ def cmd_ingest(args) -> int:
                 raise  # the token refused the PIN mid-run: trying the next files would spend tries
             except (InputRejected, PdfaInvalid, TesseractError, SigningError) as error:
                 failures += 1
-                reason = getattr(error, "reason", str(error))
+                code, reason = describe(error)  # the code and words the watch service gives too
                 say_error(f"{label}: {reason}")
                 log.info("refused %s: %s", label, reason)
                 if args.json:
-                    code = getattr(error, "code", type(error).__name__)
                     print_json({"file": label, "status": "failed", "error": code, "reason": reason})
                 continue
             except SearchIndexError:
@@ -87,7 +87,7 @@ def cmd_ingest(args) -> int:
                 say_error(f"{label}: lỗi không mong đợi ({type(error).__name__}: {error}); "
                           f"chi tiết trong {home.root / 'logs' / 'sohoa.log'}")
                 if args.json:
-                    print_json({"file": label, "status": "failed", "error": "internal", "reason": str(error)})
+                    print_json({"file": label, "status": "failed", "error": describe(error)[0], "reason": str(error)})
                 continue
             verdict = result.input_signature or {}
             broken = verdict.get("status") in BROKEN_SIGNATURE

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from core.errors import SohoaError  # standard library only, like this module
+
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # some input was refused or a record was not found
@@ -24,8 +26,10 @@ HOME_ENV = "SOHOA_HOME"
 DEFAULT_HOME = Path("sohoa-data")
 
 
-class UserError(Exception):
+class UserError(SohoaError):
     """A problem to report in one line, without a traceback."""
+
+    code = "refused"
 
 
 def print_json(value) -> None:

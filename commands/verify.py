@@ -139,7 +139,7 @@ def cmd_timestamp_renew(args) -> int:
                     within_days=within, timestamp_url=url, trust_roots=roots, index=index,
                 )
             except (SigningError, OSError) as error:
-                reason = getattr(error, "reason", None) or str(error)
+                reason = error.reason if isinstance(error, SigningError) else str(error)
                 outcome = archive_checks.RenewalOutcome(row.id, "failed", None, reason)
             if outcome.status == "failed":
                 archive_checks.record_renewal_failure(catalog, row.id, outcome.reason)

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from core.errors import SohoaError
+
 
 CATALOG_FILE = "catalog.sqlite"
 PASSWORD_VARIABLE = "SOHOA_DATABASE_PASSWORD"
@@ -30,7 +32,7 @@ APPS = ["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.se
 
 
 
-class DatabaseConfigError(Exception):
+class DatabaseConfigError(SohoaError):
     """The home's [database] settings cannot be used; the message says why, in Vietnamese."""
 
     code = "database-config"

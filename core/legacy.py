@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from core.errors import SohoaError
 
 LEGACY_MIGRATIONS: tuple[str, ...] = (
     # 1: documents, their pages and the audit trail
@@ -128,7 +129,7 @@ LEGACY_MIGRATIONS: tuple[str, ...] = (
 ADOPTION_POINT = len(LEGACY_MIGRATIONS)
 
 
-class SchemaMismatch(Exception):
+class SchemaMismatch(SohoaError):
     """An old catalog whose tables are not the ones its user_version promises."""
 
     code = "catalog-schema-mismatch"

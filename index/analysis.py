@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from core.text import fold  # noqa: F401  one fold for search, the header reader and duplicates
+
 # Vietnamese tone marks as combining characters (after NFD): grave, acute, tilde, hook above,
 # dot below. Vowel-quality marks (circumflex U+0302, breve U+0306, horn U+031B) are not tones.
 _TONES = "\u0300\u0301\u0303\u0309\u0323"
@@ -48,13 +50,6 @@ def normalize(text: str) -> str:
     # NFD and NFC input (OCR engines emit both) end up identical after the final NFC.
     decomposed = unicodedata.normalize("NFD", text).lower()
     return unicodedata.normalize("NFC", _OLD_STYLE_TONE.sub(_move_tone, decomposed))
-
-
-def fold(text: str) -> str:
-    """normalize(), then strip every diacritic; 'đ' becomes 'd' (it has no NFD decomposition)."""
-    decomposed = unicodedata.normalize("NFD", normalize(text))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", stripped.replace("đ", "d"))
 
 
 # Per-word caches. Administrative text repeats a small vocabulary, so normalising and folding

@@ -6,12 +6,16 @@ import calendar
 import datetime as dt
 import re
 
+from core.errors import SohoaError
+
 _ISO = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 _VIETNAMESE = re.compile(r"(?:(\d{1,2})[/.-])?(\d{1,2})[/.-](\d{4})")  # [dd/]mm/yyyy
 
 
-class DateInputError(ValueError):
+class DateInputError(SohoaError, ValueError):
     """A date a user typed that is not one; the message is for the user (Vietnamese)."""
+
+    code = "date-invalid"
 
 
 def parse_day(text: str, *, end: bool = False) -> dt.date:

@@ -10,13 +10,18 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from core.errors import SohoaError
+from core.events import Step
+
 # Bumped whenever what is indexed, or how it is analysed, changes. An index written with
 # another version is rebuilt from the catalog (see index.store and index.rebuild).
 SCHEMA_VERSION = 3
 
 
-class SearchIndexError(Exception):
+class SearchIndexError(SohoaError):
     """Any failure of the search index (bad engine name, locked or incompatible index, ...)."""
+
+    code = "index-unavailable"
 
 
 @dataclass(frozen=True)
@@ -92,9 +97,9 @@ def signature_status_of(events: Iterable[tuple[str, str]]) -> str | None:
     None when the trail says nothing about signing."""
     status = None
     for step, outcome in events:
-        if step == "signed":
+        if step == Step.SIGNED:
             status = "unsigned" if outcome == "skipped" else "signed" if outcome == "ok" else status
-        elif step == "signature_verified":
+        elif step == Step.SIGNATURE_VERIFIED:
             status = "signed" if outcome == "ok" else "invalid"
     return status
 

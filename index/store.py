@@ -101,6 +101,8 @@ def fsync_directory(directory: pathlib.Path) -> None:
 class IndexBusy(SearchIndexError):
     """Another process holds the index writer longer than this one would wait."""
 
+    code = "index-busy"
+
 
 class WriteLock:
     """An exclusive flock on one generation: held by whoever writes to it, until released."""

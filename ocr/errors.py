@@ -6,15 +6,13 @@ JSON output and tests.
 
 from __future__ import annotations
 
+from core.errors import SohoaError
 
-class InputRejected(Exception):
+
+class InputRejected(SohoaError):
     """The file cannot become an archive record; nothing was written."""
 
     code = "rejected"
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 class EmptyFile(InputRejected):

@@ -23,11 +23,15 @@ import functools
 
 import numpy as np
 
+from core.errors import SohoaError
+
 _PSM_AUTO = 3  # --psm 3: fully automatic page segmentation, no OSD (sohoa finds orientation)
 
 
-class LibraryError(RuntimeError):
+class LibraryError(SohoaError, RuntimeError):
     """libtesseract could not load the language, or failed on a page."""
+
+    code = "ocr-failed"
 
 
 def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:

@@ -17,6 +17,7 @@ import pikepdf
 import pikepdf.pdfa
 from pikepdf import Name
 
+from core.errors import SohoaError
 from ocr.jpx import jpx_findings, without_checked_jpx
 from ocr.pdf_streams import file_stream_findings, settle_stream_ends
 from ocr.pdfpages import page_geometry
@@ -53,8 +54,10 @@ class PdfaReport:
     findings: tuple[str, ...]
 
 
-class PdfaInvalid(Exception):
+class PdfaInvalid(SohoaError):
     """The written file is not valid PDF/A-2u; it must not be archived."""
+
+    code = "pdfa-invalid"
 
     def __init__(self, report: PdfaReport):
         first = report.findings[0] if report.findings else "không rõ"
@@ -62,6 +65,9 @@ class PdfaInvalid(Exception):
         super().__init__(f"sohoa chưa tạo được bản PDF/A hợp lệ từ tệp này ({len(report.findings)} lỗi, ví dụ: "
                          f"{first}); tệp gốc không có lỗi cần sửa: hãy gửi tệp cho người quản trị hệ thống")
         self.report = report
+
+    def __reduce__(self):  # rebuilt from its report when it crosses between the service's processes
+        return type(self), (self.report,)
 
 
 def add_text_layers(pdf: pikepdf.Pdf, layers: Mapping[int, OcrPage]) -> None:

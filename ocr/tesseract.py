@@ -17,6 +17,7 @@ import numpy as np
 import pytesseract
 from PIL import Image
 
+from core.errors import SohoaError
 from ocr.libtesseract import LibraryError, library_version, loaded_engine
 from ocr.results import Box, OcrLine, OcrPage, OcrWord
 
@@ -27,8 +28,10 @@ _X_SIZE = re.compile(r"x_size ([\d.]+)")
 _CONFIDENCE = re.compile(r"x_wconf (-?[\d.]+)")
 
 
-class TesseractError(RuntimeError):
+class TesseractError(SohoaError, RuntimeError):
     """Tesseract is missing, lacks a language, or failed on a page."""
+
+    code = "ocr-failed"
 
 
 @functools.cache

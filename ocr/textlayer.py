@@ -38,6 +38,7 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
+from core.errors import SohoaError
 from ocr.results import OcrLine, OcrPage
 
 FONT_RESOURCE_NAME = "/SohoaOCR"
@@ -45,8 +46,8 @@ _GLYPH_WIDTH = 0.5  # advance of the glyphless font's only glyph, in em
 Matrix = tuple[float, float, float, float, float, float]
 
 
-class GlyphlessFontMissing(RuntimeError):
-    pass
+class GlyphlessFontMissing(SohoaError, RuntimeError):
+    code = "ocr-font-missing"
 
 
 @functools.cache

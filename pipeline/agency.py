@@ -8,6 +8,7 @@ import json
 import re
 import unicodedata
 
+from core.errors import SohoaError
 from pipeline.config import CONFIG_TEMPLATE
 from pipeline.durable import write_bytes_durably
 from pipeline.home import FILE_MODE, Home
@@ -16,8 +17,8 @@ from signing.identity import renew_test_identity
 DEFAULT_NAME = "Cơ quan chưa đặt tên"
 
 
-class AgencyError(Exception):
-    pass
+class AgencyError(SohoaError):
+    code = "agency-invalid"
 
 
 def _toml_string(value: str) -> str:

@@ -22,6 +22,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.clock import now as vietnam_now
+from core.events import Step
 from pipeline import __version__
 from pipeline.catalog import Catalog, Event
 from pipeline.config import ConfigError
@@ -30,16 +32,15 @@ from pipeline.fixity import FixityResult, check_record
 
 log = logging.getLogger("sohoa.audit")
 
-EVENT_TYPE = "fixity check"  # PREMIS eventType
-RUN_STEP = "audit"
+EVENT_TYPE = Step.FIXITY_CHECK  # its PREMIS eventType is its name
+RUN_STEP = Step.AUDIT_RUN
 AGENT = f"sohoa {__version__}"
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 
 CSV_HEADERS = ("Mã tài liệu", "Tên tệp gốc", "Kết quả", "Vấn đề", "Số byte đã đọc", "Thời điểm kiểm tra")
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(VIETNAM).replace(microsecond=0)
+    return vietnam_now().replace(microsecond=0)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import SohoaError
 from pipeline.header.record import RecordDefaults, parse_record_defaults
 from signing.errors import SigningConfigError
 from signing.settings import SigningSettings, VerifySettings, parse_signing, parse_verify
@@ -198,8 +199,8 @@ reliability = "02"
 """
 
 
-class ConfigError(Exception):
-    pass
+class ConfigError(SohoaError):
+    code = "config-invalid"
 
 
 @dataclass(frozen=True)

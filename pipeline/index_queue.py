@@ -22,7 +22,6 @@ remembers where its last look found nothing waiting, less a margin, and looks fr
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import threading
 import time
@@ -30,13 +29,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.clock import now_text
+from core.events import Step
 from index import IndexBusy, ManagedIndex, index_entry
 from pipeline.catalog import Catalog, Event
 
 log = logging.getLogger(__name__)
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
-INDEXED = "indexed"  # the audit trail step (core.events.Step.INDEXED)
+INDEXED = Step.INDEXED  # the audit trail step
 # How long a process that just archived a document waits for another's index writer: a
 # drain holds it for well under a second; longer, and the document simply waits its turn.
 AFTER_RECORD_WAIT = 1.0
@@ -59,7 +59,7 @@ class Drained:
 
 
 def _now() -> str:
-    return dt.datetime.now(VIETNAM).isoformat(timespec="seconds")
+    return now_text()
 
 
 def _key(catalog: Catalog) -> str:

@@ -14,7 +14,6 @@ but the staging folder, which is removed.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import pikepdf
 
+from core import clock
+from core.events import Step
 from core.testpoints import pause_point
 from index import SearchIndex, index_entry
 from ocr.cpus import available_cpus
@@ -61,13 +62,12 @@ from watch_folders.names import printable
 
 log = logging.getLogger(__name__)
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 _DEFAULT_DPI = 300  # for PDF pages without any image (born-digital), when they need OCR
 _SUFFIX_FOR_FORMAT = {"pdf": ".pdf", "tiff": ".tif", "jpeg": ".jpg", "png": ".png"}
 
 
 def now() -> str:
-    return dt.datetime.now(VIETNAM).isoformat(timespec="seconds")
+    return clock.now_text()
 
 
 def _source_name(job: Job) -> str:
@@ -154,7 +154,7 @@ def receive(job: Job) -> None:
     job.format = sniff_format(job.source)
     job.original_copy = job.staging / f"original{_SUFFIX_FOR_FORMAT[job.format]}"
     job.original_sha256, job.original_size = copy_and_hash(job.source, job.original_copy)
-    job.event("received", name=_source_name(job), format=job.format, size=job.original_size,
+    job.event(Step.RECEIVED, name=_source_name(job), format=job.format, size=job.original_size,
               sha256=job.original_sha256)
 
 
@@ -182,7 +182,7 @@ def load_pages(job: Job) -> None:
             job.redone_text_pages.add(index)
     _strip_old_text(job)
     _rasterise_unembedded(job)
-    job.event("loaded", pages=len(job.page_dpis), kept_text_pages=sorted(i + 1 for i in job.pages_with_text),
+    job.event(Step.LOADED, pages=len(job.page_dpis), kept_text_pages=sorted(i + 1 for i in job.pages_with_text),
               redone_text_pages=sorted(i + 1 for i in job.redone_text_pages),
               **({"notes": list(job.loaded.notes)} if job.loaded.notes else {}))
 
@@ -191,9 +191,9 @@ def _record_input_changes(job: Job) -> None:
     """What the archive copy left out or drew into its pages, and a damaged file's damage
     (accepted by the profile or --accept-damaged): in the audit trail and the record."""
     if job.loaded.normalised:
-        job.event("normalised", **job.loaded.normalised)
+        job.event(Step.NORMALISED, **job.loaded.normalised)
     if job.loaded.damage is not None:
-        job.event("damaged", "warning", message=job.loaded.damage.message(), **job.loaded.damage.as_detail())
+        job.event(Step.DAMAGED, "warning", message=job.loaded.damage.message(), **job.loaded.damage.as_detail())
 
 
 def _rasterise_unembedded(job: Job) -> None:
@@ -237,7 +237,7 @@ def recognise_text(job: Job) -> None:
     """OCR the pages that have no text yet, in parallel."""
     todo = [i for i in range(len(job.page_dpis)) if i not in job.pages_with_text]
     if not todo:
-        job.event("ocr", "skipped", reason="PDF đã có lớp chữ")
+        job.event(Step.OCR, "skipped", reason="PDF đã có lớp chữ")
         return
     check_languages(job.config.ocr.language)
     base = job.staging / "pages.pdf"
@@ -255,7 +255,7 @@ def recognise_text(job: Job) -> None:
     job.ocr = dict(zip(todo, results))
     confidences = [r.mean_confidence for r in results if r.mean_confidence is not None]
     job.event(
-        "ocr",
+        Step.OCR,
         engine=results[0].engine,
         pages=[i + 1 for i in todo],
         mean_confidence=round(sum(confidences) / len(confidences), 1) if confidences else None,
@@ -290,7 +290,7 @@ def read_document_header(job: Job) -> None:
             pages.append(None)
     job.header = read_header(pages)
     review = job.header.needing_review(job.config.records.review_threshold)
-    job.event("header", fields=sorted(job.header.fields), review=review)
+    job.event(Step.HEADER, fields=sorted(job.header.fields), review=review)
 
 
 def write_archival_pdf(job: Job) -> None:
@@ -302,7 +302,7 @@ def write_archival_pdf(job: Job) -> None:
     info = DocumentInfo(
         title=found.get("summary") or _source_name(job),
         source_name=_source_name(job),
-        created=dt.datetime.now(VIETNAM).replace(microsecond=0),
+        created=clock.now().replace(microsecond=0),
         creator_tool=f"sohoa {__version__}",
         language=job.config.language,
         identifier=found.get("number"),
@@ -313,7 +313,7 @@ def write_archival_pdf(job: Job) -> None:
     )
     job.pdfa_report = write_pdfa(job.loaded.pdf, info, job.pdfa_path)
     job.page_texts = _page_texts(job)
-    job.event("pdfa", flavour="PDF/A-2u", validator=job.pdfa_report.validator, passed=True)
+    job.event(Step.PDFA, flavour="PDF/A-2u", validator=job.pdfa_report.validator, passed=True)
 
 
 def sign_archival_pdf(job: Job) -> None:
@@ -321,7 +321,7 @@ def sign_archival_pdf(job: Job) -> None:
     signed file is checked as PDF/A again, and it is what gets archived and hashed."""
     enabled = job.config.signing.enabled if job.options.sign is None else job.options.sign
     if not enabled:
-        job.event("signed", "skipped", reason="ký số đã tắt (cấu hình hoặc hồ sơ)")
+        job.event(Step.SIGNED, "skipped", reason="ký số đã tắt (cấu hình hoặc hồ sơ)")
         return
     signed_path = job.staging / "document-signed.pdf"
     if job.options.signer is not None:
@@ -332,7 +332,7 @@ def sign_archival_pdf(job: Job) -> None:
     job.pdfa_path = signed_path
     job.pdfa_report = result.pdfa
     job.signature = result.as_detail()
-    job.event("signed", **job.signature)
+    job.event(Step.SIGNED, **job.signature)
 
 
 def keep_signed_original(job: Job) -> None:
@@ -344,7 +344,7 @@ def keep_signed_original(job: Job) -> None:
     data = job.pdfa_path.read_bytes()
     job.pdfa_report = check_signed_pdfa(data)
     job.archival_flavour = "PDF/A" if job.pdfa_report.passed else "PDF (bản gốc đã ký, giữ nguyên)"
-    job.event("pdfa", "skipped", reason="PDF đã được ký: lưu nguyên từng byte, không chuyển đổi",
+    job.event(Step.PDFA, "skipped", reason="PDF đã được ký: lưu nguyên từng byte, không chuyển đổi",
               is_pdfa=job.pdfa_report.passed)
     job.page_texts = _page_texts(job)
     roots = tuple(load_trust_roots(job.config.verify.trust_roots))
@@ -358,7 +358,7 @@ def keep_signed_original(job: Job) -> None:
         "problems": list(verdict.problems),
         "signatures": [check.as_dict() for check in verdict.signatures],
     }
-    job.event("signature_verified", "ok" if verdict.ok else "failed", **job.signature)
+    job.event(Step.SIGNATURE_VERIFIED, "ok" if verdict.ok else "failed", **job.signature)
 
 
 def _page_texts(job: Job) -> list[str]:
@@ -512,8 +512,8 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
             metadata = complete_record(db, document_id, metadata, defaults=job.config.records,
                                        language=job.config.language, process_link=files.sidecar_file)
             if metadata.get("duplicate_of"):
-                job.event("duplicate", "warning", of=metadata["duplicate_of"], number=metadata.get("number"))
-            job.event("archived", directory=files.directory)
+                job.event(Step.DUPLICATE, "warning", of=metadata["duplicate_of"], number=metadata.get("number"))
+            job.event(Step.ARCHIVED, directory=files.directory)
             sidecar = _sidecar(document_id, job, files, pdfa_sha256, pdfa_size, metadata, pages)
             archive.store(files, original=job.original_copy, pdfa=job.pdfa_path, sidecar=sidecar)
             stored = True
@@ -615,7 +615,7 @@ def ingest_file(source: Path, *, home: Home, config: Config, catalog: Catalog, a
 
 def _already_archived(document_id: int, job: Job, catalog: Catalog, archive: ArchiveStore) -> ArchivedDocument:
     row = catalog.get(document_id)
-    verified = [e.detail for e in catalog.events(document_id) if e.step == "signature_verified" and e.detail]
+    verified = [e.detail for e in catalog.events(document_id) if e.step == Step.SIGNATURE_VERIFIED and e.detail]
     return ArchivedDocument(
         id=row.id,
         source=job.source,

@@ -9,23 +9,26 @@ unit of work as the index change.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import unicodedata
 from dataclasses import dataclass
 
+from core.clock import now_text
+from core.errors import SohoaError
+from core.events import Step
 from index import IndexedDocument, SearchIndex, index_entry
 from pipeline.catalog import Catalog, DocumentRow, Event
 
 log = logging.getLogger(__name__)
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
-WITHDRAWN = "deaccession"
-REINSTATED = "reinstatement"
+WITHDRAWN = Step.WITHDRAWN
+REINSTATED = Step.REINSTATED
 
 
-class WithdrawError(Exception):
+class WithdrawError(SohoaError):
     """A refusal to say in one line (no such record, already withdrawn, no reason)."""
+
+    code = "withdraw-refused"
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def withdrawal_of(catalog: Catalog, row: DocumentRow) -> Withdrawal | None:
 
 
 def _now() -> str:
-    return dt.datetime.now(VIETNAM).isoformat(timespec="seconds")
+    return now_text()
 
 
 def _reason(reason: str | None) -> str:
@@ -85,8 +88,7 @@ def withdraw(catalog: Catalog, index: SearchIndex, document_id: int, *, reason: 
     removed = False
     try:
         with catalog.transaction() as db:
-            db.execute("UPDATE documents SET withdrawn_at = ?, withdrawn_reason = ? WHERE id = ?",
-                       (at, reason, document_id))
+            Catalog.update_document(db, document_id, withdrawn_at=at, withdrawn_reason=reason)
             Catalog.insert_events(db, document_id, [Event(WITHDRAWN, "ok", at, {
                 "event_type": WITHDRAWN, "reason": reason, "by": by})])
             index.delete(document_id)  # last: a failure before it leaves the index as it was
@@ -108,8 +110,7 @@ def reinstate(catalog: Catalog, index: SearchIndex, document_id: int, *, reason:
     added = False
     try:
         with catalog.transaction() as db:
-            db.execute("UPDATE documents SET withdrawn_at = NULL, withdrawn_reason = NULL WHERE id = ?",
-                       (document_id,))
+            Catalog.update_document(db, document_id, withdrawn_at=None, withdrawn_reason=None)
             Catalog.insert_events(db, document_id, [Event(REINSTATED, "ok", at, {
                 "event_type": REINSTATED, "reason": reason, "by": by,
                 "withdrawn_at": row.withdrawn_at, "withdrawn_reason": row.withdrawn_reason})])

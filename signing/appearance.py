@@ -51,10 +51,10 @@ from pyhanko.pdf_utils.layout import AxisAlignment, BoxConstraints, InnerScaling
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.stamp import TextStamp, TextStampStyle
 
+from core.clock import in_vietnam
 from ocr.pdfpages import page_geometry
 from signing.errors import SigningConfigError
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 FONT_SIZE = 10  # pt, Nghị định 30
 LEADING = 12  # pt between the block's lines
 SOURCE_FONT = Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf")
@@ -183,7 +183,7 @@ class Nd30StampStyle(TextStampStyle):
 
     def create_stamp(self, writer, box, text_params):
         signed_at = dt.datetime.strptime(text_params["ts"], self.timestamp_format)
-        shown = dict(text_params, ts=signed_at.astimezone(VIETNAM).isoformat(timespec="seconds"))
+        shown = dict(text_params, ts=in_vietnam(signed_at))
         if self.agency is not None:
             shown["agency"] = self.agency
         if self.rotation in (90, 270):  # the widget's rectangle is the displayed block on its side

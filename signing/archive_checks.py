@@ -19,10 +19,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.clock import in_vietnam, now_text
+from core.events import Step
 from index import SearchIndex, index_entry
 from pipeline.catalog import Catalog, DocumentRow, Event
 from pipeline.durable import fsync_dir, sha256_file, write_bytes_durably
-from signing.appearance import VIETNAM
 from signing.renewal import add_archival_timestamp
 from signing.verify import PdfVerification, VerifyPolicy, newest_timestamp_expiry, verify_pdf
 
@@ -30,7 +31,7 @@ CSV_COLUMNS = ("id", "name", "status", "sha256_ok", "level", "signers", "signed_
 
 
 def now() -> str:
-    return dt.datetime.now(VIETNAM).isoformat(timespec="seconds")
+    return now_text()
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class RecordVerdict:
 def expects_signature(catalog: Catalog, document_id: int) -> bool:
     """The audit trail says the record was signed here or arrived signed."""
     return any(
-        (e.step == "signed" and e.outcome == "ok") or e.step == "signature_verified"
+        (e.step == Step.SIGNED and e.outcome == "ok") or e.step == Step.SIGNATURE_VERIFIED
         for e in catalog.events(document_id)
     )
 
@@ -154,8 +155,8 @@ def record_run(catalog: Catalog, results: list[RecordVerdict], summary: RunSumma
             detail = {"sha256_ok": result.sha256_actual == result.sha256_expected, "problems": list(result.problems),
                       "warnings": list(result.warnings), "online": summary.online,
                       "level": result.verification.level if result.verification else None}
-            Catalog.insert_events(db, result.id, [Event("verified", "ok" if result.ok else "failed", at, detail)])
-        Catalog.insert_events(db, None, [Event("verify_run", "ok" if not summary.failed else "failed", at,
+            Catalog.insert_events(db, result.id, [Event(Step.VERIFIED, "ok" if result.ok else "failed", at, detail)])
+        Catalog.insert_events(db, None, [Event(Step.VERIFY_RUN, "ok" if not summary.failed else "failed", at,
                                                {**summary.as_dict(), "ids": [r.id for r in results]})])
 
 
@@ -184,11 +185,11 @@ def csv_text(results: list[RecordVerdict]) -> str:
 
 def renewal_candidates(catalog: Catalog) -> list[int]:
     """Records the pipeline signed at B-LTA (received originals are never rewritten)."""
-    rows = catalog.read(
-        "SELECT DISTINCT document_id FROM events WHERE step = 'signed' AND outcome = 'ok'"
-        " AND json_extract(detail, '$.level') = 'PAdES B-LTA' ORDER BY document_id"
-    )
-    return [int(r[0]) for r in rows]
+    # The level is inside the event's JSON detail: read in Python, the same on every database.
+    rows = catalog.read("SELECT document_id, detail FROM events WHERE step = ? AND outcome = 'ok'"
+                        " AND detail LIKE ? ORDER BY document_id", (Step.SIGNED, "%PAdES B-LTA%"))
+    return sorted({int(r["document_id"]) for r in rows
+                   if r["document_id"] is not None and json.loads(r["detail"]).get("level") == "PAdES B-LTA"})
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def renew_record(catalog: Catalog, row: DocumentRow, file: Path, sidecar: Path, 
     if newest is None:
         return RenewalOutcome(row.id, "failed", None, "tệp không có dấu thời gian nào")
     kind, expires = newest
-    expires_text = expires.astimezone(VIETNAM).isoformat(timespec="seconds")
+    expires_text = in_vietnam(expires)
     due = expires - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(days=within_days)
     if not (due or force):
         return RenewalOutcome(row.id, "not-due", expires_text)
@@ -226,7 +227,7 @@ def _replace_record_file(catalog: Catalog, row: DocumentRow, file: Path, sidecar
     """New file, new sidecar, new checksums and the event: committed together, the old
     file put back if anything fails before the commit."""
     new_sha = hashlib.sha256(renewed).hexdigest()
-    event = Event("timestamp_renewed", "ok", now(), {**detail, "sha256": new_sha})
+    event = Event(Step.TIMESTAMP_RENEWED, "ok", now(), {**detail, "sha256": new_sha})
     meta = json.loads(sidecar.read_text(encoding="utf-8"))
     meta.setdefault("pdfa", {}).update({"sha256": new_sha, "size": len(renewed)})
     meta.setdefault("events", []).append({"step": event.step, "outcome": event.outcome, "at": event.at,
@@ -240,11 +241,9 @@ def _replace_record_file(catalog: Catalog, row: DocumentRow, file: Path, sidecar
         os.fsync(handle.fileno())
     try:
         with catalog.transaction() as db:
-            db.execute(
-                "UPDATE documents SET pdfa_sha256 = ?, pdfa_size = ?, sidecar_sha256 = ?, sidecar_size = ?"
-                " WHERE id = ?",
-                (new_sha, len(renewed), hashlib.sha256(sidecar_bytes).hexdigest(), len(sidecar_bytes), row.id),
-            )
+            Catalog.update_document(db, row.id, pdfa_sha256=new_sha, pdfa_size=len(renewed),
+                                    sidecar_sha256=hashlib.sha256(sidecar_bytes).hexdigest(),
+                                    sidecar_size=len(sidecar_bytes))
             Catalog.insert_events(db, row.id, [event])
             # A withdrawn record (pipeline/withdraw.py) stays out of the index.
             if index is not None and getattr(row, "withdrawn_at", None) is None:
@@ -265,4 +264,4 @@ def _replace_record_file(catalog: Catalog, row: DocumentRow, file: Path, sidecar
 
 def record_renewal_failure(catalog: Catalog, document_id: int, reason: str) -> None:
     with catalog.transaction() as db:
-        Catalog.insert_events(db, document_id, [Event("timestamp_renewed", "failed", now(), {"reason": reason})])
+        Catalog.insert_events(db, document_id, [Event(Step.TIMESTAMP_RENEWED, "failed", now(), {"reason": reason})])

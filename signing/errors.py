@@ -6,15 +6,13 @@ JSON output, like ocr.errors.
 
 from __future__ import annotations
 
+from core.errors import SohoaError
 
-class SigningError(Exception):
+
+class SigningError(SohoaError):
     """The document could not be signed; nothing was archived."""
 
     code = "signing-failed"
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 class SigningConfigError(SigningError):

@@ -17,7 +17,6 @@ PIN (unlocked it, set it to the configured PIN) deletes signing-paused.json.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import hashlib
 import json
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from core.clock import now_text
 from pipeline.durable import fsync_dir
 from signing.errors import PinRejected
 
@@ -89,7 +89,7 @@ def clear_pause(home_root: Path) -> bool:
 
 
 def write_pause(home_root: Path, error: PinRejected, pin: str | None = None) -> None:
-    since = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).isoformat(timespec="seconds")
+    since = now_text()
     salt = os.urandom(16)
     refused_pin = f"{salt.hex()}:{_digest(pin, salt)}" if pin is not None else None
     data = json.dumps({"since": since, "code": error.code, "reason": error.reason, "advice": error.advice,

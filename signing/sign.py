@@ -11,7 +11,6 @@ document timestamps that keep the record verifiable for decades.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,8 +30,9 @@ from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
 
 from core import patches
+from core.clock import in_vietnam, now_text
 from ocr.pdfa import PdfaReport
-from signing.appearance import VIETNAM, appearance_font, missing_characters, place_block, stamp_style
+from signing.appearance import appearance_font, missing_characters, place_block, stamp_style
 from signing.errors import (
     IdentityUnavailable,
     PinRejected,
@@ -181,30 +181,49 @@ def _signing_time(signed: bytes) -> str:
     reader = PdfFileReader(io.BytesIO(signed))
     ours = [s for s in reader.embedded_regular_signatures if s.field_name == FIELD_NAME]
     when = ours[-1].self_reported_timestamp if ours else None
-    when = when or dt.datetime.now(VIETNAM)
-    return when.astimezone(VIETNAM).isoformat(timespec="seconds")
+    return in_vietnam(when) if when else now_text()
 
 
 def _signing_error(error: Exception, settings: SigningSettings) -> SigningError:
-    """One line for the clerk: which part failed and why."""
-    text = f"{type(error).__name__}: {error}"
-    lowered = text.lower()
+    """One line for the clerk: which part failed and why, told by the type of the error
+    pyHanko raised or of the one behind it (a pyHanko SigningError wraps the certificate
+    validator's, a TimestampRequestError the network's)."""
+    import aiohttp
+    from pkcs11.exceptions import PKCS11Error
+    from pyhanko.sign.timestamps import TimestampRequestError
+    from pyhanko_certvalidator.errors import (
+        CRLValidationError, InsufficientRevinfoError, OCSPValidationError, PathError, RevokedError, ValidationError,
+    )
+
     if isinstance(error, SigningError):
         return error
     refusal = _pin_refusal_among_causes(error, settings)
     if refusal is not None:  # a token that asks for the PIN again at each signature
         return refusal
-    if "timestamp" in lowered or "tsa" in lowered or "clientconnector" in lowered:
-        return TimestampUnavailable(f"không lấy được dấu thời gian từ {settings.timestamp_url} ({text})")
-    if any(word in lowered for word in ("revocation", "revinfo", "ocsp", "crl")):
-        return RevocationDataMissing(f"thiếu dữ liệu thu hồi cho mức {settings.level}, không ký ({text})")
-    if any(word in lowered for word in ("path", "trust", "validat")):
-        return RevocationDataMissing(
-            f"không kiểm tra được chứng thư ký cho mức {settings.level} (gốc tin cậy, thu hồi), không ký ({text})"
-        )
-    if "pkcs11" in lowered or "token" in lowered:
-        return IdentityUnavailable(f"token ký không trả lời ({text})")
-    return SigningError(f"không ký được ({text})")
+    level = settings.level
+    for cause in _causes(error):
+        text = f"{type(cause).__name__}: {cause}"
+        if isinstance(cause, (TimestampRequestError, aiohttp.ClientError)):
+            return TimestampUnavailable(f"không lấy được dấu thời gian từ {settings.timestamp_url} ({text})")
+        if isinstance(cause, RevokedError):
+            return RevocationDataMissing(f"chứng thư ký đã bị thu hồi, không ký ở mức {level} ({text})")
+        if isinstance(cause, (InsufficientRevinfoError, CRLValidationError, OCSPValidationError)):
+            return RevocationDataMissing(f"thiếu dữ liệu thu hồi cho mức {level}, không ký ({text})")
+        if isinstance(cause, (PathError, ValidationError)):
+            return RevocationDataMissing(
+                f"không kiểm tra được chứng thư ký cho mức {level} (gốc tin cậy, thu hồi), không ký ({text})"
+            )
+        if isinstance(cause, PKCS11Error):
+            return IdentityUnavailable(f"token ký không trả lời ({text})")
+    return SigningError(f"không ký được ({type(error).__name__}: {error})")
+
+
+def _causes(error: BaseException | None) -> Iterator[BaseException]:
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
 
 
 def _pin_refusal_among_causes(error: BaseException, settings: SigningSettings) -> PinRejected | None:

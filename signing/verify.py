@@ -34,7 +34,8 @@ from pyhanko.sign.validation import (
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko_certvalidator import ValidationContext
 
-from signing.appearance import VIETNAM
+from core.clock import in_vietnam
+from core.errors import SohoaError
 from signing.byte_range import byte_range_problem, revision_ends
 from signing.identity import TEST_IDENTITY_MARK
 
@@ -100,7 +101,7 @@ class PdfVerification:
 
 
 def _vn(moment: dt.datetime | None) -> str | None:
-    return moment.astimezone(VIETNAM).isoformat(timespec="seconds") if moment else None
+    return in_vietnam(moment) if moment else None
 
 
 def _tst_time(signed_data: cms.SignedData) -> dt.datetime | None:
@@ -194,8 +195,10 @@ def _entry(sig: EmbeddedPdfSignature, key: str):
         return None
 
 
-class PasswordNeeded(Exception):
+class PasswordNeeded(SohoaError):
     """The file needs a password to be opened: its signatures cannot be checked."""
+
+    code = "password-needed"
 
 
 def open_reader(data: bytes) -> PdfFileReader:

@@ -352,7 +352,7 @@ class Desk(threading.Thread):
     def _finish(self, job_id: int, done: WorkDone) -> None:
         job = self.store.get(job_id)
         if done.details:  # the traceback, for the technician: the clerk gets the reason
-            level = logging.ERROR if done.error_code in ("internal", "worker-lost") else logging.INFO
+            level = logging.ERROR if done.error_code in ("unexpected", "internal", "worker-lost") else logging.INFO
             log.log(level, "event=traceback job=%d file=%s code=%s\n%s", job_id, _quoted(job.source_path),
                     done.error_code, done.details.rstrip())
         if done.outcome in ("archived", "recovered"):
@@ -427,7 +427,7 @@ class Desk(threading.Thread):
         note = None
         at = job.finished_at or stamp()
         if job.state == "failed":
-            note = failure_note(job, job.reason or "", job.error_code or "internal", at)
+            note = failure_note(job, job.reason or "", job.error_code or "unexpected", at)
         elif job.state == "duplicate":
             row = self.store.catalog.get(job.document_id) if job.document_id is not None else None
             note = duplicate_note(job, job.document_id, row.original_name if row else "?",

@@ -16,16 +16,16 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import clock
 from pipeline.catalog import Catalog
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 ACTIVE = ("received", "processing")
 FINAL = ("done", "failed", "duplicate")
 STATES = ACTIVE + FINAL
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(VIETNAM)
+    return clock.now()
 
 
 def stamp(moment: dt.datetime | None = None) -> str:

@@ -10,10 +10,13 @@ import fcntl
 import os
 from pathlib import Path
 
+from core.errors import SohoaError
 from watch_folders.paths import service_lock
 
 
-class ServiceAlreadyRunning(Exception):
+class ServiceAlreadyRunning(SohoaError):
+    code = "service-running"
+
     def __init__(self, pid: str):
         super().__init__(f"dịch vụ theo dõi thư mục đang chạy cho kho này (tiến trình {pid or '?'})")
         self.pid = pid

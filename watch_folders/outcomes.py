@@ -26,28 +26,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from core.errors import ASK_TECHNICIAN, CODES, advice
 from pipeline.durable import copy_fd_and_hash, sha256_fd
 from watch_folders import safe_fs
 from watch_folders.jobs import JobRow
 from watch_folders.names import fit_name
 
-_ADVICE = {
-    "empty": "Tệp rỗng (0 byte). Hãy quét lại hoặc chép lại tệp từ máy quét.",
-    "corrupt": "Tệp hỏng hoặc chép chưa hết. Hãy chép lại hoặc quét lại rồi thả lại vào thư mục.",
-    "encrypted": "Hãy gỡ mật khẩu của tệp PDF (hoặc xuất lại không đặt mật khẩu) rồi thả lại vào thư mục.",
-    "unsupported-format": "sohoa nhận bản quét PDF, TIFF, JPEG và PNG. Hãy lưu bản quét ở một trong các "
-                          "định dạng đó rồi thả lại vào thư mục.",
-    "too-many-pixels": "Hãy quét lại ở độ phân giải 200–300 dpi.",
-    "page-size": "Khổ trang ghi trong tệp PDF không phải khổ giấy thật. Hãy xuất lại tệp PDF (khổ A4, A3 ...) "
-                 "rồi thả lại vào thư mục.",
-    "too-large-content": "Đừng mở tệp này nếu không rõ nguồn gốc; hãy xin lại bản gốc hoặc quét lại văn bản giấy.",
-    "too-many-pages": "Hãy tách tệp thành nhiều tệp nhỏ hơn rồi thả lại vào thư mục.",
-    "too-much-memory": "Hãy quét lại ở độ phân giải 200–300 dpi, hoặc báo kỹ thuật viên tăng [limits] "
-                       "memory_limit_mb trong config.toml nếu tệp đúng là cần lưu.",
-    "no-profile": "Hãy đặt tệp vào thư mục của một hồ sơ (inbox/<hồ sơ>/).",
-    "unreadable": "Kiểm tra quyền đọc của tệp (hoặc chép lại tệp từ máy quét), rồi thả lại vào thư mục.",
-    "gone": "Không còn gì để làm: tệp đã được lấy ra khỏi thư mục trước khi lưu xong.",
-}
 _ADVICE_OTHER = ("Hãy báo kỹ thuật viên. Chi tiết kỹ thuật nằm trong logs/sohoa.log "
                  "(tìm «job={job}»).")
 
@@ -61,12 +45,14 @@ class Cleared:
 
 
 def failure_note(job: JobRow, reason: str, code: str, at: str) -> str:
-    advice = _ADVICE.get(code, _ADVICE_OTHER.format(job=job.id))
+    said = advice(code) if code in CODES else ASK_TECHNICIAN
+    # What to do is said once per code (core.errors), the same as the CLI and the web say it.
+    said = _ADVICE_OTHER.format(job=job.id) if said == ASK_TECHNICIAN else said
     return (
         f"Tệp: {job.source_path}\n"
         f"Lúc: {at}\n"
         f"Không lưu vào kho được vì: {reason}\n"
-        f"Cách xử lý: {advice}\n"
+        f"Cách xử lý: {said}\n"
         f"(mã lỗi {code}, công việc số {job.id})\n"
     )
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 import sqlite3
 
+from core.errors import SohoaError, is_transient_code
+
 # OSError numbers that say "not now" rather than "never": a file locked by an SMB client,
 # a full disk, memory or a network share briefly unavailable.
 _TRANSIENT_ERRNOS = {
@@ -18,9 +20,8 @@ _TRANSIENT_ERRNOS = {
     errno.ESTALE, errno.EACCES, errno.EPERM, errno.ETIMEDOUT, errno.EINTR, errno.EIO,
     errno.ECONNRESET, errno.EHOSTDOWN,
 }
-# Error codes of pipeline errors that a later attempt may not meet (a timestamp service
-# down, a signing token unplugged).
-_TRANSIENT_CODES = {"timestamp-unavailable", "identity-unavailable", "page-lost"}
+# Pipeline errors that a later attempt may not meet (a timestamp service down, a signing
+# token unplugged, the index held by another writer) say so by their code: core.errors.CODES.
 
 
 # How a full disk reads when it comes from outside Python's OSError: tantivy's ValueError
@@ -55,15 +56,15 @@ def is_disk_full(error: BaseException) -> bool:
 def pin_rejection(error: BaseException):
     """The token's refusal of the PIN (signing.errors.PinRejected) behind error, if any:
     never transient, since every try spends one of the few the token allows."""
+    from signing.errors import PinRejected
+
     for cause in _causes(error):
-        if getattr(cause, "code", None) == "signing-pin":
+        if isinstance(cause, PinRejected):
             return cause
     return None
 
 
 def is_transient(error: BaseException) -> bool:
-    from index import SearchIndexError
-
     if pin_rejection(error) is not None:
         return False
 
@@ -72,12 +73,12 @@ def is_transient(error: BaseException) -> bool:
     for cause in _causes(error):
         if isinstance(cause, OSError) and cause.errno in _TRANSIENT_ERRNOS:
             return True
-        if isinstance(cause, (MemoryError, SearchIndexError)):
+        if isinstance(cause, MemoryError):
             return True
         if isinstance(cause, sqlite3.OperationalError) and any(
                 word in str(cause) for word in ("locked", "busy", "full", "disk I/O")):
             return True
-        if getattr(cause, "code", None) in _TRANSIENT_CODES:
+        if isinstance(cause, SohoaError) and is_transient_code(cause.code):
             return True
     return False
 
@@ -86,9 +87,15 @@ DISK_FULL_REASON = "đĩa đầy, chưa ghi được; sẽ làm tiếp khi kho c
 
 
 def describe_transient(error: BaseException) -> str:
+    from index import SearchIndexError
+
     if is_disk_full(error):
         return DISK_FULL_REASON
     for cause in _causes(error):
+        if isinstance(cause, SearchIndexError):  # its own words are English, for the log
+            return "chỉ mục tìm kiếm đang bị tiến trình khác giữ"
+        if isinstance(cause, SohoaError) and is_transient_code(cause.code):
+            return cause.reason
         if isinstance(cause, OSError) and cause.errno in (errno.EBUSY, errno.ETXTBSY, errno.EAGAIN):
             return "tệp đang bị chương trình khác giữ (khóa), chưa đọc được"
         if isinstance(cause, OSError) and cause.errno in (errno.EACCES, errno.EPERM):
@@ -99,6 +106,4 @@ def describe_transient(error: BaseException) -> str:
             return "thiếu bộ nhớ"
         if isinstance(cause, sqlite3.OperationalError):
             return f"danh mục đang bận ({cause})"
-        if type(cause).__name__ == "SearchIndexError":
-            return "chỉ mục tìm kiếm đang bị tiến trình khác giữ"
     return f"lỗi tạm thời ({type(error).__name__}: {error})"

@@ -27,6 +27,7 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from core.errors import SohoaError, describe
 from core.testpoints import pause_point
 from watch_folders.messages import PageDone, PagesAbandoned, PagesWanted, WorkDone, WorkOrder
 from watch_folders.transient import describe_transient, is_disk_full, is_transient, pin_rejection
@@ -40,14 +41,10 @@ class Interrupted(BaseException):
     """The service is stopping and asked this worker to roll back what it holds."""
 
 
-class PageLost(Exception):
+class PageLost(SohoaError):
     """An OCR process died with this page in hand, twice."""
 
     code = "page-lost"
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 # -- both kinds ------------------------------------------------------------------------------
@@ -304,8 +301,6 @@ def _failure(job_id: int, error: BaseException) -> WorkDone:
     if isinstance(error, PageLost):
         # An OCR process died under this page twice: a second try would kill two more.
         return WorkDone(job_id, "failed", error_code=error.code, reason=error.reason, details=details)
-    reason = getattr(error, "reason", None)
-    code = getattr(error, "code", None)
     refusal = pin_rejection(error)
     if refusal is not None:
         # The token refused the PIN: the service stops signing; this job waits, uncounted.
@@ -314,16 +309,8 @@ def _failure(job_id: int, error: BaseException) -> WorkDone:
         # Whatever step met it (the PDF/A, the catalog, the index): the job waits for space.
         return WorkDone(job_id, "retry", error_code="disk-full", reason=describe_transient(error), details=details)
     if is_transient(error):
-        return WorkDone(job_id, "retry", error_code=code or "transient",
-                        reason=reason or describe_transient(error), details=details)
-    if isinstance(reason, str) and isinstance(code, str):
-        return WorkDone(job_id, "failed", error_code=code, reason=reason, details=details)
-    from ocr.pdfa import PdfaInvalid
-    from ocr.tesseract import TesseractError
-
-    if isinstance(error, TesseractError):
-        return WorkDone(job_id, "failed", error_code="ocr", reason=str(error), details=details)
-    if isinstance(error, PdfaInvalid):
-        return WorkDone(job_id, "failed", error_code="not-pdfa", reason=str(error), details=details)
-    return WorkDone(job_id, "failed", error_code="internal",
-                    reason=f"lỗi không mong đợi ({type(error).__name__}: {error})", details=details)
+        return WorkDone(job_id, "retry", error_code=error.code if isinstance(error, SohoaError) else "transient",
+                        reason=describe_transient(error), details=details)
+    # The same code and words as `sohoa ingest` gives for the same failure (core.errors).
+    code, reason = describe(error)
+    return WorkDone(job_id, "failed", error_code=code, reason=reason, details=details)

@@ -18,6 +18,9 @@ import os
 import re
 from dataclasses import dataclass
 
+from core.clock import now_text
+from core.errors import SohoaError
+from core.events import Step
 from index import SearchIndex, index_entry
 from pipeline.archive import ArchiveStore
 from pipeline.catalog import Catalog, Event
@@ -28,13 +31,14 @@ from pipeline.header.store import find_duplicates, store_fields
 from pipeline.header.text import nfc
 
 log = logging.getLogger(__name__)
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 SETTABLE = tuple(FIELD_NAMES) + DEFAULTED
 _NUMBER = re.compile(r"^(?P<serial>\d+)(?:/(?P<year>\d{4}))?/(?P<symbol>[^/\s]+)$")
 
 
-class CorrectionError(Exception):
+class CorrectionError(SohoaError):
     """A correction that cannot be made, said in one line."""
+
+    code = "correction-refused"
 
 
 @dataclass(frozen=True)
@@ -141,8 +145,8 @@ def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catal
         return []
     metadata["record"] = archival_record(metadata, document_id=document_id, defaults=defaults, language=language,
                                          process_link=(metadata.get("record") or {}).get("process_link", ""))
-    at = dt.datetime.now(VIETNAM).isoformat(timespec="seconds")
-    events = [Event("corrected", "ok", at, {"field": c.field, "old": c.old, "new": c.new, "by": by})
+    at = now_text()
+    events = [Event(Step.CORRECTED, "ok", at, {"field": c.field, "old": c.old, "new": c.new, "by": by})
               for c in changes]
     sidecar_path = archive.path(row.sidecar_file)
     old_sidecar = sidecar_path.read_bytes()
@@ -160,10 +164,9 @@ def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catal
             if duplicates:
                 metadata["duplicate_of"] = duplicates
             sidecar = _new_sidecar(old_sidecar, metadata, events)
-            db.execute("UPDATE documents SET metadata_json = ?, duplicate_key = ?, sidecar_sha256 = ?,"
-                       " sidecar_size = ? WHERE id = ?",
-                       (json.dumps(metadata, ensure_ascii=False), key, hashlib.sha256(sidecar).hexdigest(),
-                        len(sidecar), document_id))
+            Catalog.update_document(db, document_id, metadata_json=json.dumps(metadata, ensure_ascii=False),
+                                    duplicate_key=key, sidecar_sha256=hashlib.sha256(sidecar).hexdigest(),
+                                    sidecar_size=len(sidecar))
             store_fields(db, document_id, metadata)
             Catalog.insert_events(db, document_id, events)
             write_bytes_durably(sidecar_path, sidecar)

@@ -12,9 +12,9 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from core.text import fold
 from ocr.xmp import XmpCustomSchema, XmpProperty
 from pipeline.header.fields import FIELD_NAMES, DocumentHeader
-from pipeline.header.text import fold
 
 # Code lists of Thông tư 05/2025 (domain notes, section 4).
 RETENTION = {"01": "Vĩnh viễn", "02": "70 năm", "03": "50 năm", "04": "30 năm", "05": "20 năm", "06": "10 năm"}

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from core.text import fold
+
 DASHES = "-–—_~+•*=·"
 
 
@@ -69,13 +71,6 @@ def split_glued_words(text: str) -> str:
             continue
         out.append(ch)
     return "".join(out)
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics; `đ` becomes `d` (it has no decomposition)."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.replace("đ", "d")
 
 
 def fold_letters(text: str) -> str:
