@@ -18,12 +18,12 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-import tomllib
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from core.errors import SohoaError
+from core.config_file import read_config
+from core.errors import ConfigError, SohoaError
 
 
 CATALOG_FILE = "catalog.sqlite"
@@ -102,8 +102,8 @@ def home_database_settings(home_root: Path, catalog_path: Path | None = None) ->
     section = {}
     config = home_root / "config.toml"
     try:
-        section = tomllib.loads(config.read_text(encoding="utf-8")).get("database") or {}
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        section = (read_config(config) or {}).get("database") or {}
+    except (OSError, ConfigError):
         pass  # no config, or one pipeline/config.py reports on its own: the default catalog
     url = section.get("url")
     if not url:

@@ -30,6 +30,12 @@ class SohoaError(Exception):
         return self.reason
 
 
+class ConfigError(SohoaError):
+    """config.toml cannot be used as it is; the message names the file and the setting."""
+
+    code = "config-invalid"
+
+
 @dataclass(frozen=True)
 class Code:
     meaning: str  # what went wrong, in plain Vietnamese

@@ -18,11 +18,11 @@ import json
 import logging
 import math
 import threading
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.clock import now as vietnam_now
+from core.config_file import read_config
 from core.events import Step
 from pipeline import __version__
 from pipeline.catalog import Catalog, Event
@@ -52,8 +52,8 @@ class AuditSettings:
 def load_audit_settings(config_path: Path) -> AuditSettings:
     """[audit] of config.toml (defaults when absent); a bad value is named in one line."""
     try:
-        table = tomllib.loads(config_path.read_text(encoding="utf-8")).get("audit", {})
-    except (OSError, tomllib.TOMLDecodeError):
+        table = (read_config(config_path) or {}).get("audit", {})
+    except (OSError, ConfigError):
         return AuditSettings()  # load_config reports a broken config itself
     defaults = AuditSettings()
     try:

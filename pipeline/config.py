@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import SohoaError
+from core.config_file import read_config
+from core.errors import ConfigError  # raised here; callers import it from here
 from pipeline.header.record import RecordDefaults, parse_record_defaults
 from signing.errors import SigningConfigError
 from signing.settings import SigningSettings, VerifySettings, parse_signing, parse_verify
@@ -199,10 +199,6 @@ reliability = "02"
 """
 
 
-class ConfigError(SohoaError):
-    code = "config-invalid"
-
-
 @dataclass(frozen=True)
 class OcrSettings:
     language: str = "vie"
@@ -252,12 +248,9 @@ def resolve_home(option: str | None) -> Path:
 
 
 def load_config(path: Path) -> Config:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    data = read_config(path)
+    if data is None:
         return Config()
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cấu hình sai cú pháp ({error})") from error
     ocr = data.get("ocr", {})
     try:
         settings = OcrSettings(

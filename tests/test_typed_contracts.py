@@ -102,3 +102,23 @@ def test_one_fold_for_search_the_header_reader_and_duplicates():
     definitions = [str(p.relative_to(REPO)) for p in _sources()
                    if re.search(r"^def fold\(", p.read_text(encoding="utf-8"), re.M)]
     assert definitions == ["core/text.py"]
+
+
+def test_one_config_reader_one_message_for_a_broken_file(tmp_path):
+    from core.errors import describe
+    from pipeline.audit import load_audit_settings
+    from pipeline.config import load_config
+    from watch_folders.settings import load_watch_settings
+
+    config = tmp_path / "config.toml"
+    config.write_text('[watch\nquiet_seconds = 1\n', encoding="utf-8")  # a bracket lost in an edit
+    said = set()
+    for load in (load_config, load_watch_settings):
+        with pytest.raises(Exception) as caught:
+            load(config)
+        said.add(describe(caught.value))
+    ((code, reason),) = said  # the same code and words from either part
+    assert code == "config-invalid" and str(config) in reason and "sai cú pháp" in reason
+    assert load_audit_settings(config).interval_hours == 24  # [audit] leaves the report to load_config
+    readers = [str(p.relative_to(REPO)) for p in _sources() if "tomllib.loads(" in p.read_text(encoding="utf-8")]
+    assert readers == ["core/config_file.py"]

@@ -7,11 +7,11 @@ A home created before the service existed has neither section; it gets the same 
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config_file import read_config
 from pipeline.config import Config, ConfigError
 
 AFTER_DONE = ("delete", "move")
@@ -63,13 +63,8 @@ class WatchSettings:
 
 
 def load_watch_settings(config_path: Path) -> WatchSettings:
-    try:
-        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return WatchSettings()
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{config_path}: cấu hình sai cú pháp ({error})") from error
-    return parse_watch_settings(data, where=str(config_path))
+    data = read_config(config_path)
+    return WatchSettings() if data is None else parse_watch_settings(data, where=str(config_path))
 
 
 def parse_watch_settings(data: dict, *, where: str = "config.toml") -> WatchSettings:
