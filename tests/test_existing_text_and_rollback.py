@@ -2,12 +2,14 @@
 in the last step rolls back everything the document had written."""
 
 import json
+import os
+import signal
 import subprocess
 
-from index import open_index
-from tests.conftest import json_lines, run_sohoa
+from tests.conftest import SOHOA, json_lines, run_sohoa
 from tests.fixtures import scans
 from tests.test_bad_input import snapshot
+from tests.test_watch_support import pause_at, wait_paused
 
 
 def _pdftotext(path) -> str:
@@ -57,18 +59,25 @@ def test_force_ocr_replaces_the_old_text_layer_instead_of_adding_a_second(tmp_pa
 def test_a_failure_while_recording_leaves_archive_catalog_and_index_unchanged(archived, archive_home, tmp_path):
     before = snapshot(archive_home)
     scan = scans.write_png(tmp_path / "bị-chặn.png", scans.render_page("cong_van_268", dpi=150))
-    # Another process holds the index's writer lock, so the index step of the record fails
-    # after the archive folder was written and the catalog row inserted.
-    blocker = open_index(archive_home / "index")
+    # The clerk presses Ctrl-C while the record is being written: the archive folder is
+    # there and the catalog row inserted, the commit not made (the product holds at its
+    # "before-commit" step until the interrupt reaches it).
+    pauses = tmp_path / "pauses"
+    environment = {k: v for k, v in os.environ.items() if k != "SOHOA_HOME"}
+    environment.update(pause_at(pauses, "before-commit"))
+    process = subprocess.Popen([str(SOHOA), "--home", str(archive_home), "ingest", str(scan)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
     try:
-        blocker.delete(987654321)
-        done = run_sohoa(archive_home, "ingest", str(scan))
+        wait_paused(pauses, "before-commit", process=process)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
     finally:
-        blocker.close()
-    assert done.returncode == 1
-    assert "bị-chặn.png" in done.stderr or "khóa" in done.stderr or "lock" in done.stderr
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode != 0, stderr
+    assert "Traceback" not in stderr
     assert snapshot(archive_home) == before
-    # and once the lock is gone the same file goes in normally
+    # and the same file, given again, goes in normally
     again = run_sohoa(archive_home, "ingest", "--json", str(scan))
     assert again.returncode == 0, again.stderr
     assert json_lines(again.stdout)[0]["status"] == "archived"
