@@ -274,10 +274,14 @@ def test_closed_index_raises(tmp_path: pathlib.Path, engine: str) -> None:
 
 def test_second_writer_gets_clear_error(tmp_path: pathlib.Path, engine: str) -> None:
     with open_index(tmp_path / "index", engine) as first, open_index(tmp_path / "index", engine) as second:
-        first.add(IndexedDocument(1, "văn bản"))
-        assert ids(second, "văn bản") == [1]  # reading needs no lock and sees the commit
-        with pytest.raises(SearchIndexError, match="locked"):
-            second.add(IndexedDocument(2, "văn bản"))
+        with first.writing():
+            first.add(IndexedDocument(1, "văn bản"))
+            assert ids(second, "văn bản") == [1]  # reading needs no lock and sees the commit
+            with pytest.raises(SearchIndexError, match="locked"):
+                with second.writing(wait_seconds=0.2):
+                    second.add(IndexedDocument(2, "văn bản"))
+        second.add(IndexedDocument(2, "văn bản"))  # the writer was let go with the block
+        assert sorted(ids(first, "văn bản")) == [1, 2]
 
 
 def test_unknown_engine(tmp_path: pathlib.Path) -> None:
