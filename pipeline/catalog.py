@@ -277,6 +277,13 @@ class Catalog:
 
         return connections[self.alias].vendor
 
+    def _fill_sidecar_sizes(self) -> None:
+        """Legacy migration 6's fill (core/legacy.py) run again, on either database: the
+        sidecar sizes still NULL, from the files whose SHA-256 matches."""
+        from core import legacy
+
+        legacy._fill_sidecar_sizes(Transaction(self.alias), self.path.parent / "archive")
+
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """One write transaction (BEGIN IMMEDIATE on SQLite): all of it is committed, or none of it."""
@@ -311,6 +318,11 @@ class Catalog:
                      detail=json.dumps(e.detail, ensure_ascii=False) if e.detail else None)
             for e in events
         ])
+
+    @staticmethod
+    def update_document(db: Transaction, document_id: int, **columns) -> None:
+        """Set some of the document's columns (names as in core.models.Document)."""
+        _models().Document.objects.using(db.alias).filter(id=document_id).update(**columns)
 
     # -- reading --
 

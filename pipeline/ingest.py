@@ -517,10 +517,8 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
             sidecar = _sidecar(document_id, job, files, pdfa_sha256, pdfa_size, metadata, pages)
             archive.store(files, original=job.original_copy, pdfa=job.pdfa_path, sidecar=sidecar)
             stored = True
-            db.execute(
-                "UPDATE documents SET sidecar_sha256 = ?, sidecar_size = ? WHERE id = ?",
-                (hashlib.sha256(sidecar).hexdigest(), len(sidecar), document_id),
-            )
+            Catalog.update_document(db, document_id, sidecar_sha256=hashlib.sha256(sidecar).hexdigest(),
+                                    sidecar_size=len(sidecar))
             Catalog.insert_pages(db, document_id, pages)
             # No "indexed" event yet: the document waits for the index (index_queue).
             Catalog.insert_events(db, document_id, job.events)

@@ -88,8 +88,7 @@ def withdraw(catalog: Catalog, index: SearchIndex, document_id: int, *, reason: 
     removed = False
     try:
         with catalog.transaction() as db:
-            db.execute("UPDATE documents SET withdrawn_at = ?, withdrawn_reason = ? WHERE id = ?",
-                       (at, reason, document_id))
+            Catalog.update_document(db, document_id, withdrawn_at=at, withdrawn_reason=reason)
             Catalog.insert_events(db, document_id, [Event(WITHDRAWN, "ok", at, {
                 "event_type": WITHDRAWN, "reason": reason, "by": by})])
             index.delete(document_id)  # last: a failure before it leaves the index as it was
@@ -111,8 +110,7 @@ def reinstate(catalog: Catalog, index: SearchIndex, document_id: int, *, reason:
     added = False
     try:
         with catalog.transaction() as db:
-            db.execute("UPDATE documents SET withdrawn_at = NULL, withdrawn_reason = NULL WHERE id = ?",
-                       (document_id,))
+            Catalog.update_document(db, document_id, withdrawn_at=None, withdrawn_reason=None)
             Catalog.insert_events(db, document_id, [Event(REINSTATED, "ok", at, {
                 "event_type": REINSTATED, "reason": reason, "by": by,
                 "withdrawn_at": row.withdrawn_at, "withdrawn_reason": row.withdrawn_reason})])

@@ -185,11 +185,11 @@ def csv_text(results: list[RecordVerdict]) -> str:
 
 def renewal_candidates(catalog: Catalog) -> list[int]:
     """Records the pipeline signed at B-LTA (received originals are never rewritten)."""
-    rows = catalog.read(
-        "SELECT DISTINCT document_id FROM events WHERE step = ? AND outcome = 'ok'"
-        " AND json_extract(detail, '$.level') = 'PAdES B-LTA' ORDER BY document_id", (Step.SIGNED,)
-    )
-    return [int(r[0]) for r in rows]
+    # The level is inside the event's JSON detail: read in Python, the same on every database.
+    rows = catalog.read("SELECT document_id, detail FROM events WHERE step = ? AND outcome = 'ok'"
+                        " AND detail LIKE ? ORDER BY document_id", (Step.SIGNED, "%PAdES B-LTA%"))
+    return sorted({int(r["document_id"]) for r in rows
+                   if r["document_id"] is not None and json.loads(r["detail"]).get("level") == "PAdES B-LTA"})
 
 
 @dataclass(frozen=True)
@@ -241,11 +241,9 @@ def _replace_record_file(catalog: Catalog, row: DocumentRow, file: Path, sidecar
         os.fsync(handle.fileno())
     try:
         with catalog.transaction() as db:
-            db.execute(
-                "UPDATE documents SET pdfa_sha256 = ?, pdfa_size = ?, sidecar_sha256 = ?, sidecar_size = ?"
-                " WHERE id = ?",
-                (new_sha, len(renewed), hashlib.sha256(sidecar_bytes).hexdigest(), len(sidecar_bytes), row.id),
-            )
+            Catalog.update_document(db, row.id, pdfa_sha256=new_sha, pdfa_size=len(renewed),
+                                    sidecar_sha256=hashlib.sha256(sidecar_bytes).hexdigest(),
+                                    sidecar_size=len(sidecar_bytes))
             Catalog.insert_events(db, row.id, [event])
             # A withdrawn record (pipeline/withdraw.py) stays out of the index.
             if index is not None and getattr(row, "withdrawn_at", None) is None:

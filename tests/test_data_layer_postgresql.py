@@ -235,3 +235,44 @@ def test_a_password_in_the_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DatabaseConfigError, match="password_file") as refused:
         home_database_settings(tmp_path)
     assert "bí-mật" not in str(refused.value)
+
+
+def test_header_fields_review_duplicates_and_signed_levels(home: Path) -> None:
+    """The queries once written for SQLite alone (json_extract, self-joins) answer the same
+    on both databases."""
+    import json
+
+    from pipeline.catalog import Catalog, Event
+    from pipeline.header.store import duplicates_of, find_duplicates, flagged_documents, review_queue, store_fields
+    from signing.archive_checks import renewal_candidates
+
+    key = "268|sgtvt-vp|sở giao thông vận tải|2026"
+    flagged = {"needs_review": ["trang quá nhỏ để là một trang văn bản"], "trích_yếu": TEXT}
+    with Catalog(home / "catalog.sqlite") as catalog:
+        with catalog.transaction() as db:
+            a = catalog.insert_document(db, {**_document("a" * 64), "duplicate_key": key,
+                                             "metadata_json": json.dumps(flagged, ensure_ascii=False)})
+            b = catalog.insert_document(db, {**_document("b" * 64, "b.pdf"), "duplicate_key": key})
+            c = catalog.insert_document(db, _document("c" * 64, "c.pdf"))
+            store_fields(db, a, {"header": {"number": {"value": "268/SGTVT-VP", "confidence": 0.41, "page": 1,
+                                                       "box": [10, 20, 300, 60], "source": "ocr"},
+                                            "recipients": {"value": ["UBND TỈNH", "SỞ GTVT"], "source": "ocr"}},
+                                 "review": ["number", "issue_date"]})
+            catalog.insert_events(db, a, [Event("signed", "ok", "now", {"level": "PAdES B-LTA"})])
+            catalog.insert_events(db, b, [Event("signed", "ok", "now", {"level": "PAdES B-T"})])
+            catalog.insert_events(db, c, [Event("signed", "failed", "now", {"level": "PAdES B-LTA"})])
+        assert find_duplicates(catalog, key, a) == [b] and duplicates_of(catalog, b) == [a]
+        assert duplicates_of(catalog, c) == []
+        queue = review_queue(catalog)
+        assert [(i.document_id, i.field) for i in queue] == [(a, "number"), (a, "issue_date")]
+        assert queue[0].value == "268/SGTVT-VP" and queue[0].box == (10, 20, 300, 60) and queue[1].value is None
+        assert flagged_documents(catalog) == [(a, TEXT, ["trang quá nhỏ để là một trang văn bản"])]
+        assert renewal_candidates(catalog) == [a]
+        with catalog.transaction() as db:  # a correction replaces the rows; withdrawn: out of the queues
+            store_fields(db, a, {"header": {"number": {"value": "268/SGTVT-VP", "source": "manual"}}})
+            Catalog.update_document(db, b, withdrawn_at="2026-11-29T12:00:00+07:00", withdrawn_reason="trùng")
+        assert review_queue(catalog) == []
+        assert catalog.read("SELECT source FROM document_fields WHERE document_id = ?", (a,))[0]["source"] == "manual"
+        with catalog.transaction() as db:
+            Catalog.update_document(db, a, withdrawn_at="2026-11-29T12:00:00+07:00", withdrawn_reason="trùng")
+        assert flagged_documents(catalog) == []

@@ -164,10 +164,9 @@ def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catal
             if duplicates:
                 metadata["duplicate_of"] = duplicates
             sidecar = _new_sidecar(old_sidecar, metadata, events)
-            db.execute("UPDATE documents SET metadata_json = ?, duplicate_key = ?, sidecar_sha256 = ?,"
-                       " sidecar_size = ? WHERE id = ?",
-                       (json.dumps(metadata, ensure_ascii=False), key, hashlib.sha256(sidecar).hexdigest(),
-                        len(sidecar), document_id))
+            Catalog.update_document(db, document_id, metadata_json=json.dumps(metadata, ensure_ascii=False),
+                                    duplicate_key=key, sidecar_sha256=hashlib.sha256(sidecar).hexdigest(),
+                                    sidecar_size=len(sidecar))
             store_fields(db, document_id, metadata)
             Catalog.insert_events(db, document_id, events)
             write_bytes_durably(sidecar_path, sidecar)

@@ -1,14 +1,13 @@
 """The header fields in the catalog: one row per field (table document_fields), the
 duplicate key, the Thông tư 05 record, and the review queue.
 
-Writers take the open transaction's connection (Catalog.transaction()); readers use
-Catalog.read.
+Writers take the open transaction (Catalog.transaction()), readers the catalog; both
+through the ORM (core.models), the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,11 +22,18 @@ def _stored_value(value) -> str | None:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, list) else str(value)
 
 
-def store_fields(db: sqlite3.Connection, document_id: int, metadata: Mapping) -> None:
+def _models():
+    from core import models
+
+    return models
+
+
+def store_fields(db, document_id: int, metadata: Mapping) -> None:
     """Replace the document's field rows with what its metadata says now."""
+    DocumentField = _models().DocumentField
     details = metadata.get("header") or {}
     review = set(metadata.get("review") or ())
-    db.execute("DELETE FROM document_fields WHERE document_id = ?", (document_id,))
+    DocumentField.objects.using(db.alias).filter(document_id=document_id).delete()
     rows = []
     for name in FIELD_NAMES:
         detail = details.get(name)
@@ -35,24 +41,21 @@ def store_fields(db: sqlite3.Connection, document_id: int, metadata: Mapping) ->
             continue
         detail = detail or {"value": None, "source": "missing"}
         box = json.dumps(detail["box"]) if detail.get("box") else None
-        rows.append((document_id, name, _stored_value(detail.get("value")), detail.get("confidence"),
-                     detail.get("page"), box, detail.get("source", "ocr"), int(name in review)))
-    db.executemany(
-        "INSERT INTO document_fields (document_id, name, value, confidence, page, box, source, needs_review)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+        rows.append(DocumentField(document_id=document_id, name=name, value=_stored_value(detail.get("value")),
+                                  confidence=detail.get("confidence"), page=detail.get("page"), box=box,
+                                  source=detail.get("source", "ocr"), needs_review=name in review))
+    DocumentField.objects.using(db.alias).bulk_create(rows)
 
 
-def find_duplicates(db: sqlite3.Connection, key: str | None, document_id: int) -> list[int]:
+def find_duplicates(db, key: str | None, document_id: int) -> list[int]:
+    """Other documents with this duplicate key; db: the open transaction, or the catalog."""
     if key is None:
         return []
-    rows = db.execute("SELECT id FROM documents WHERE duplicate_key = ? AND id != ? ORDER BY id",
-                      (key, document_id)).fetchall()
-    return [int(row[0]) for row in rows]
+    same = _models().Document.objects.using(db.alias).filter(duplicate_key=key).exclude(id=document_id)
+    return [int(i) for i in same.order_by("id").values_list("id", flat=True)]
 
 
-def complete_record(db: sqlite3.Connection, document_id: int, metadata: dict, *, defaults: RecordDefaults,
+def complete_record(db, document_id: int, metadata: dict, *, defaults: RecordDefaults,
                     language: str, process_link: str) -> dict:
     """Inside the document's transaction, once it has its id: the Thông tư 05 record,
     the duplicates (same number, symbol, issuing body and year), the field rows.
@@ -64,8 +67,8 @@ def complete_record(db: sqlite3.Connection, document_id: int, metadata: dict, *,
         metadata["duplicate_of"] = duplicates
     metadata["record"] = archival_record(metadata, document_id=document_id, defaults=defaults,
                                          language=language, process_link=process_link)
-    db.execute("UPDATE documents SET metadata_json = ?, duplicate_key = ? WHERE id = ?",
-               (json.dumps(metadata, ensure_ascii=False), key, document_id))
+    Catalog.update_document(db, document_id, metadata_json=json.dumps(metadata, ensure_ascii=False),
+                            duplicate_key=key)
     store_fields(db, document_id, metadata)
     return metadata
 
@@ -73,13 +76,9 @@ def complete_record(db: sqlite3.Connection, document_id: int, metadata: dict, *,
 def duplicates_of(catalog: Catalog, document_id: int) -> list[int]:
     """Other documents with the same number, symbol, issuing body and year (either way:
     the first document names the later ones too)."""
-    rows = catalog.read(
-        "SELECT other.id FROM documents AS this JOIN documents AS other"
-        " ON other.duplicate_key = this.duplicate_key AND other.id != this.id"
-        " WHERE this.id = ? ORDER BY other.id",
-        (document_id,),
-    )
-    return [int(row[0]) for row in rows]
+    documents = _models().Document.objects.using(catalog.alias)
+    key = documents.filter(id=document_id).values_list("duplicate_key", flat=True).first()
+    return find_duplicates(catalog, key, document_id)
 
 
 @dataclass(frozen=True)
@@ -96,16 +95,17 @@ class ReviewItem:
 
 def review_queue(catalog: Catalog, limit: int | None = None) -> list[ReviewItem]:
     """Fields awaiting review, document by document (oldest first)."""
-    sql = ("SELECT f.document_id, d.original_name, f.name, f.value, f.confidence, f.page, f.source, f.box"
-           " FROM document_fields AS f JOIN documents AS d ON d.id = f.document_id"
-           " WHERE f.needs_review = 1 AND d.withdrawn_at IS NULL ORDER BY f.document_id")  # withdrawn: nothing to fix
+    rows = _models().DocumentField.objects.using(catalog.alias).filter(
+        needs_review=True, document__withdrawn_at__isnull=True,  # withdrawn: nothing to fix
+    ).order_by("document_id").values("document_id", "document__original_name", "name", "value", "confidence",
+                                     "page", "source", "box")
     order = {name: i for i, name in enumerate(FIELD_NAMES)}
     items = []
-    for row in catalog.read(sql):
+    for row in rows:
         value = row["value"]
         if value is not None and value.startswith("["):
             value = json.loads(value)
-        items.append(ReviewItem(int(row["document_id"]), row["original_name"], row["name"], value,
+        items.append(ReviewItem(int(row["document_id"]), row["document__original_name"], row["name"], value,
                                 row["confidence"], row["page"], row["source"],
                                 tuple(json.loads(row["box"])) if row["box"] else None))
     items.sort(key=lambda item: (item.document_id, order.get(item.field, 99)))
@@ -118,11 +118,19 @@ def review_queue(catalog: Catalog, limit: int | None = None) -> list[ReviewItem]
 def flagged_documents(catalog: Catalog, limit: int | None = None) -> list[tuple[int, str, list[str]]]:
     """(id, original name, reasons) of records archived flagged as a whole (a blank scan, a
     page too small to be a document: metadata `needs_review`), withdrawn ones left out."""
-    rows = catalog.read(
-        "SELECT id, original_name, json_extract(metadata_json, '$.needs_review') AS reasons FROM documents"
-        " WHERE json_extract(metadata_json, '$.needs_review') IS NOT NULL AND withdrawn_at IS NULL ORDER BY id"
-        + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
-    return [(int(row["id"]), row["original_name"], json.loads(row["reasons"])) for row in rows]
+    # The flag is inside the metadata's JSON: the database narrows by text, Python reads it
+    # (the same on SQLite and PostgreSQL).
+    candidates = _models().Document.objects.using(catalog.alias).filter(
+        withdrawn_at__isnull=True, metadata_json__contains='"needs_review"',
+    ).order_by("id").values_list("id", "original_name", "metadata_json")
+    flagged = []
+    for document_id, original_name, metadata_json in candidates.iterator():
+        reasons = json.loads(metadata_json).get("needs_review")
+        if reasons is not None:
+            flagged.append((int(document_id), original_name, reasons))
+            if limit and len(flagged) >= limit:
+                break
+    return flagged
 
 
 def required_missing(metadata: Mapping) -> list[str]:
