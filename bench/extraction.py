@@ -48,7 +48,7 @@ from core.patches import apply_all  # noqa: E402
 apply_all()  # as sohoa's entry points do at start: the patched libraries, one OCR thread
 
 from ocr.pages import PageJob, ocr_page  # noqa: E402
-from ocr.results import OcrPage  # noqa: E402
+from core.ocr_results import OcrPage  # noqa: E402
 from pipeline.header import read_header  # noqa: E402
 from pipeline.header.record import RecordDefaults  # noqa: E402
 from pipeline.metadata import find_document_number  # noqa: E402

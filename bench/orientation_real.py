@@ -32,7 +32,7 @@ apply_all()  # as sohoa's entry points do at start: the patched libraries, one O
 
 from ocr.cleanup import prepare_page  # noqa: E402
 from ocr.pages import PageJob, ocr_page  # noqa: E402
-from ocr.pdfpages import image_dpi  # noqa: E402
+from core.pdf.pages import image_dpi  # noqa: E402
 from ocr.sources import load_source  # noqa: E402
 
 REAL_SCANS = ROOT.parent / "shared" / "realscans"

@@ -39,8 +39,8 @@ import pikepdf.pdfa  # noqa: E402
 from rapidfuzz import fuzz  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
-from ocr.pdfpages import image_dpi  # noqa: E402
-from ocr.xmp import without_declared_extensions  # noqa: E402
+from core.pdf.pages import image_dpi  # noqa: E402
+from core.pdf.xmp import without_declared_extensions  # noqa: E402
 from tests.fixtures.realscans_text import TRANSCRIBED  # noqa: E402
 
 SCANS = ROOT.parent / "shared" / "realscans"

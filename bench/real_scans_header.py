@@ -42,8 +42,8 @@ import pikepdf  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from ocr.pages import PageJob, ocr_page  # noqa: E402
-from ocr.pdfpages import image_dpi  # noqa: E402
-from ocr.results import OcrPage  # noqa: E402
+from core.pdf.pages import image_dpi  # noqa: E402
+from core.ocr_results import OcrPage  # noqa: E402
 from ocr.tesseract import ocr_image_file  # noqa: E402
 from pipeline.header import DocumentHeader, HeaderField, read_header  # noqa: E402
 from pipeline.header.pdfwords import text_layer_page  # noqa: E402

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from ocr.results import IDENTITY, Affine
+from core.ocr_results import IDENTITY, Affine
 
 _ANALYSIS_DPI = 100  # the ink analysis runs on a copy at this resolution
 _MAX_SKEW = 10.0

@@ -12,7 +12,7 @@ scan. Here, on the opened input before its pages are copied:
 - a dynamic XFA form (its pages are drawn by Adobe's engine, the PDF holds a placeholder)
   is refused in one line: there is nothing on its pages to archive.
 
-JPEG 2000 images are kept as they are (PDF/A-2 allows them; ocr/jpx.py checks its rules).
+JPEG 2000 images are kept as they are (PDF/A-2 allows them; core/pdf/jpx.py checks its rules).
 """
 
 from __future__ import annotations
@@ -272,7 +272,7 @@ def pages_not_carried(pdf: pikepdf.Pdf) -> dict[int, list[str]]:
     """
     import pikepdf.pdfa
 
-    from ocr.jpx import without_checked_jpx
+    from core.pdf.jpx import without_checked_jpx
 
     try:
         # As write_pdfa will: the sRGB output intent (device colour is judged against it), XMP.
@@ -287,7 +287,7 @@ def pages_not_carried(pdf: pikepdf.Pdf) -> dict[int, list[str]]:
         if len(words) < 3 or words[0] != "obj" or not (words[1].isdigit() and words[2].isdigit()):
             continue
         if not without_checked_jpx([finding.message]):
-            continue  # JPEG 2000 data: ocr/jpx.py's to check, after writing
+            continue  # JPEG 2000 data: core/pdf/jpx.py's to check, after writing
         flagged.setdefault((int(words[1]), int(words[2])), []).append(f"{finding.rule}: {finding.message}")
     if not flagged:
         return {}

@@ -25,7 +25,7 @@ from ocr.cleanup import ALL_STEPS, CleanupSteps, PreparedPage, confirms_turn, pr
 from ocr.colour import ocr_pixels
 from ocr.errors import CorruptFile
 from ocr.memory import is_out_of_memory, limit_memory, too_much_memory
-from ocr.results import OcrPage
+from core.ocr_results import OcrPage
 from ocr.tesseract import TesseractError, ocr_grey_image, tesseract_version
 
 

@@ -18,12 +18,13 @@ import pikepdf.pdfa
 from pikepdf import Name
 
 from core.errors import SohoaError
-from ocr.jpx import jpx_findings, without_checked_jpx
-from ocr.pdf_streams import file_stream_findings, settle_stream_ends
-from ocr.pdfpages import page_geometry
-from ocr.results import OcrPage
+from core.pdf.jpx import jpx_findings, without_checked_jpx
+from core.pdf.streams import file_stream_findings, settle_stream_ends
+from core.pdf.pages import page_geometry
+from core.ocr_results import OcrPage
+from core.pdf.conformance import PdfaReport, unicode_mapping_findings
 from ocr.textlayer import FONT_RESOURCE_NAME, add_glyphless_font, displayed_to_user_space, text_layer_content
-from ocr.xmp import XmpCustomSchema, add_custom_schema, extension_schema_findings, without_declared_extensions
+from core.pdf.xmp import XmpCustomSchema, add_custom_schema, extension_schema_findings, without_declared_extensions
 
 PDFA_PART = "2"
 PDFA_CONFORMANCE = "U"
@@ -44,14 +45,6 @@ class DocumentInfo:
     creator: str | None = None  # dc:creator: the issuing body
     doc_type: str | None = None  # dc:type: "Quyết định", "Công văn" ...
     custom: XmpCustomSchema | None = None  # the rest, declared by a PDF/A extension schema
-
-
-@dataclass(frozen=True)
-class PdfaReport:
-    flavour: str  # "2u"
-    validator: str
-    passed: bool
-    findings: tuple[str, ...]
 
 
 class PdfaInvalid(SohoaError):
@@ -119,23 +112,6 @@ def _set_metadata(pdf: pikepdf.Pdf, info: DocumentInfo) -> None:
     pdf.Root.Lang = pikepdf.String(info.language)
 
 
-def unicode_mapping_findings(pdf: pikepdf.Pdf) -> list[str]:
-    """PDF/A-2u: every font used must let a reader map its glyphs to Unicode."""
-    findings = []
-    for number, page in enumerate(pdf.pages, start=1):
-        fonts = page.resources.get(Name.Font, {})
-        for name, font in fonts.items():
-            if Name.ToUnicode in font:
-                continue
-            subtype = font.get(Name.Subtype)
-            encoding = font.get(Name.Encoding)
-            standard = encoding in (Name.WinAnsiEncoding, Name.MacRomanEncoding, Name.StandardEncoding)
-            if subtype in (Name.Type1, Name.TrueType) and standard:
-                continue
-            findings.append(f"trang {number}: phông {name} không có bảng ánh xạ Unicode (ToUnicode)")
-    return findings
-
-
 def _is_level_u_declaration(finding: pikepdf.pdfa.Finding) -> bool:
     # pikepdf's validator knows level B only and so objects to the U we declare; level U
     # is B plus Unicode mappings, which unicode_mapping_findings checks instead.
@@ -151,7 +127,7 @@ def write_pdfa(pdf: pikepdf.Pdf, info: DocumentInfo, out_path: Path) -> PdfaRepo
     pikepdf.pdfa.prepare(pdf, "2b", output_intent="sRGB")
     _set_metadata(pdf, info)  # after prepare(), which would declare level B
     # No object streams: their bytes are qpdf's to choose, and one in 256 would end with CR
-    # before endstream (ocr/pdf_streams.py); every other stream's bytes are settled here.
+    # before endstream (core/pdf/streams.py); every other stream's bytes are settled here.
     save_kwargs = pikepdf.pdfa.resolve_save_kwargs("2b", object_stream_mode=pikepdf.ObjectStreamMode.disable)
     settle_stream_ends(pdf)
     pdf.save(out_path, **save_kwargs)
@@ -159,10 +135,10 @@ def write_pdfa(pdf: pikepdf.Pdf, info: DocumentInfo, out_path: Path) -> PdfaRepo
     findings = [str(f) for f in report.findings if not _is_level_u_declaration(f)]
     findings += file_stream_findings(out_path)  # what pikepdf.pdfa does not see (6.1.7.1)
     with pikepdf.open(out_path) as written:
-        # pikepdf does not know PDF/A extension schemas; ocr/xmp.py checks ours
+        # pikepdf does not know PDF/A extension schemas; core/pdf/xmp.py checks ours
         findings = without_declared_extensions(findings, written) + extension_schema_findings(written)
         findings += unicode_mapping_findings(written)
-        # pikepdf does not look into JPEG 2000 data (allowed in PDF/A-2); ocr/jpx.py does
+        # pikepdf does not look into JPEG 2000 data (allowed in PDF/A-2); core/pdf/jpx.py does
         findings = without_checked_jpx(findings) + jpx_findings(written)
     result = PdfaReport("2u", validator, not findings, tuple(findings))
     if findings:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import pikepdf
 from pikepdf import Name
 
-from ocr.pdfpages import drawing_size, has_text, page_geometry
+from core.pdf.pages import drawing_size, has_text, page_geometry
 
 NONE, INVISIBLE, VISIBLE = "none", "invisible", "visible"
 

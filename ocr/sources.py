@@ -27,8 +27,8 @@ from ocr.damage import Damage, DamagedPdf, assess, declared_pages, unreadable_me
 from ocr.errors import (CorruptFile, EmptyFile, EncryptedPdf, ImplausiblePageSize, TooLargeContent, TooManyPages,
                         TooManyPixels, UnsupportedFormat)
 from ocr.normalise import normalise
-from ocr.pdfpages import drawing_size, is_jpeg_stream, page_geometry, walk
-from ocr.streamsize import decoded_size
+from core.pdf.pages import drawing_size, is_jpeg_stream, page_geometry, walk
+from core.pdf.streamsize import decoded_size
 
 log = logging.getLogger(__name__)
 
@@ -346,7 +346,7 @@ def _pixel_limit(image: pikepdf.Object, max_pixels: int) -> int:
 
 
 def _check_decoded_sizes(source: pikepdf.Pdf, limits: _Limits) -> None:
-    """Every stream of the file measured before anything decodes it (ocr/streamsize.py): each
+    """Every stream of the file measured before anything decodes it (core/pdf/streamsize.py): each
     page's drawing (content streams and forms) within the page limit and all pages' together
     within _DOCUMENT_DRAWINGS times it; each image's data no longer than its declared pixels
     need; any other stream (a font, a colour profile ...) within _OTHER_STREAM times the page

@@ -19,7 +19,7 @@ from PIL import Image
 
 from core.errors import SohoaError
 from ocr.libtesseract import LibraryError, library_version, loaded_engine
-from ocr.results import Box, OcrLine, OcrPage, OcrWord
+from core.ocr_results import Box, OcrLine, OcrPage, OcrWord
 
 _LINE_CLASSES = {"ocr_line", "ocr_header", "ocr_caption", "ocr_textfloat"}
 _BBOX = re.compile(r"bbox (-?\d+) (-?\d+) (-?\d+) (-?\d+)")

@@ -39,7 +39,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name
 
 from core.errors import SohoaError
-from ocr.results import OcrLine, OcrPage
+from core.ocr_results import OcrLine, OcrPage
 
 FONT_RESOURCE_NAME = "/SohoaOCR"
 _GLYPH_WIDTH = 0.5  # advance of the glyphless font's only glyph, in em

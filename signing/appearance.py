@@ -52,7 +52,7 @@ from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.stamp import TextStamp, TextStampStyle
 
 from core.clock import in_vietnam
-from ocr.pdfpages import page_geometry
+from core.pdf.pages import page_geometry
 from signing.errors import SigningConfigError
 
 FONT_SIZE = 10  # pt, Nghị định 30

@@ -18,11 +18,11 @@ import pikepdf.pdfa
 from pikepdf import Name
 from pikepdf.models.metadata import decode_pdf_date
 
-from ocr.jpx import jpx_findings, without_checked_jpx
-from ocr.pdf_streams import stream_findings
-from ocr.pdfa import PdfaReport, unicode_mapping_findings
+from core.pdf.jpx import jpx_findings, without_checked_jpx
+from core.pdf.streams import stream_findings
+from core.pdf.conformance import PdfaReport, unicode_mapping_findings
 from signing.byte_range import byte_range_problem, revision_ends
-from ocr.xmp import extension_schema_findings, without_declared_extensions
+from core.pdf.xmp import extension_schema_findings, without_declared_extensions
 
 VALIDATOR = (
     f"pikepdf.pdfa {pikepdf.__version__} (PDF/A-2 rules) + ToUnicode check (level U)"
@@ -59,7 +59,7 @@ def check_signed_pdfa(data: bytes) -> PdfaReport:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             # as in ocr.pdfa: the PDF/A extension schemas pikepdf does not know (header fields)
             findings = without_declared_extensions(findings, pdf) + extension_schema_findings(pdf)
-            findings = without_checked_jpx(findings) + jpx_findings(pdf)  # as in ocr.pdfa (ocr/jpx.py)
+            findings = without_checked_jpx(findings) + jpx_findings(pdf)  # as in ocr.pdfa (core/pdf/jpx.py)
             for check in (unicode_mapping_findings, lambda p: signature_form_findings(p, len(data)),
                           lambda p: byte_range_findings(p, data), dss_findings, metadata_agreement_findings):
                 try:

@@ -31,7 +31,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from core import patches
 from core.clock import in_vietnam, now_text
-from ocr.pdfa import PdfaReport
+from core.pdf.conformance import PdfaReport
 from signing.appearance import appearance_font, missing_characters, place_block, stamp_style
 from signing.errors import (
     IdentityUnavailable,
@@ -265,11 +265,11 @@ def open_agency_signer(signing: SigningSettings, trust_root_files=(),
 def keep_declared_xmp_prefixes(data: bytes) -> None:
     """pyHanko re-serialises the XMP packet when it signs or timestamps; a namespace lxml
     does not know gets a made-up prefix (`ns1`), while PDF/A wants the prefix the packet's
-    extension schema declares (ocr/xmp.py). Register the declared prefixes first, in every
+    extension schema declares (core/pdf/xmp.py). Register the declared prefixes first, in every
     process that writes (ingest, `timestamp renew`)."""
     from lxml import etree
 
-    from ocr.xmp import PDFA_EXTENSION, PDFA_SCHEMA
+    from core.pdf.xmp import PDFA_EXTENSION, PDFA_SCHEMA
 
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:

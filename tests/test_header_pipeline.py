@@ -25,7 +25,7 @@ from lxml import etree
 from PIL import Image
 
 from ocr.pdfa import DocumentInfo, write_pdfa
-from ocr.xmp import XmpCustomSchema, XmpProperty, extension_schema_findings
+from core.pdf.xmp import XmpCustomSchema, XmpProperty, extension_schema_findings
 from pipeline.header import REQUIRED
 from pipeline.header.record import RECORD_LABELS, XMP_NAMESPACE
 from tests.conftest import json_lines, run_sohoa
@@ -145,7 +145,7 @@ def _edited_xmp(source: Path, target: Path, edit) -> list[str]:
 
 def test_custom_properties_must_be_declared_as_they_are_written(tmp_path):
     """The extension-schema check can fail: a property without its declaration, or declared
-    as Text while it holds a list, makes the file invalid for ocr/xmp.py and for `page`."""
+    as Text while it holds a list, makes the file invalid for core/pdf/xmp.py and for `page`."""
     good = _written_with_custom_schema(tmp_path)
     assert page_validator.validate_pdf(good, profile="2u").is_compliant
 

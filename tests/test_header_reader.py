@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from ocr.pages import PageJob, ocr_page
-from ocr.results import OcrLine, OcrPage, OcrWord
+from core.ocr_results import OcrLine, OcrPage, OcrWord
 from pipeline.header import FIELD_NAMES, REQUIRED, read_header
 from pipeline.header.text import fold
 from tests.fixtures import documents_labelled as labelled

@@ -26,7 +26,7 @@ import pytest
 from PIL import Image, features
 from pikepdf import Array, Dictionary, Name
 
-from ocr.xmp import extension_schema_findings, without_declared_extensions
+from core.pdf.xmp import extension_schema_findings, without_declared_extensions
 from tests.conftest import json_lines, run_sohoa
 from tests.fixtures import scans
 
@@ -276,13 +276,13 @@ def test_archived_as_valid_pdfa_with_every_page(archived, inputs, name):
     assert report.is_compliant, [(f.rule_id, f.message) for f in report.failures]
     checked = pikepdf.pdfa.validate_written(pdfa, "2b")
     # As tests/test_pdfa.py: pikepdf knows level B only (we declare U) and not PDF/A
-    # extension schemas (ocr/xmp.py checks ours).
+    # extension schemas (core/pdf/xmp.py checks ours).
     with pikepdf.open(pdfa) as pdf:
         violations = without_declared_extensions([str(f) for f in checked.findings if f.kind == "violation"], pdf)
         assert extension_schema_findings(pdf) == []
     assert [v.split()[1] for v in violations] == ["ISO_19005_2:6.6.4-3"]
     # Only what pikepdf cannot look into: the agency's signature form (signing/pdfa.py)
-    # and JPEG 2000 data (ocr/jpx.py); `page` above checks both.
+    # and JPEG 2000 data (core/pdf/jpx.py); `page` above checks both.
     unchecked = [f for f in checked.findings if f.kind != "violation"]
     assert all("/AcroForm" in f"{f.where} {f.message}" or "JPEG 2000" in f.message for f in unchecked), unchecked
 

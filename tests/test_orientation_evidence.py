@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ocr.cleanup import confirms_turn, prepare_page
 from ocr.pages import PageJob, ocr_page
-from ocr.pdfpages import image_dpi
+from core.pdf.pages import image_dpi
 from ocr.sources import load_source
 from tests.fixtures import degraded, scans
 

@@ -34,10 +34,10 @@ from pyhanko.pdf_utils.metadata import xmp_xml
 
 from core import patches
 from ocr.errors import TooManyPixels
-from ocr.pdf_streams import stream_findings
+from core.pdf.streams import stream_findings
 from ocr.pdfa import DocumentInfo, write_pdfa
 from ocr.sources import load_source
-from ocr.xmp import PDFA_EXTENSION, RDF, XmpCustomSchema, XmpProperty
+from core.pdf.xmp import PDFA_EXTENSION, RDF, XmpCustomSchema, XmpProperty
 from signing.sign import keep_declared_xmp_prefixes
 from tests.fixtures import scans
 
@@ -70,11 +70,11 @@ def test_apply_all_applies_every_patch_once():
 
 
 def test_importing_sohoa_patches_nothing():
-    """The modules that used to patch on import (ocr.sources, ocr.xmp, signing's stream
+    """The modules that used to patch on import (ocr.sources, core.pdf.xmp, signing's stream
     writer, the Tesseract wrappers) leave every library as it ships."""
     printed = _fresh_python(
         "import os\n"
-        "import ocr.sources, ocr.xmp, ocr.tesseract, ocr.libtesseract, ocr.pages, signing.sign, signing.renewal\n"
+        "import ocr.sources, core.pdf.xmp, ocr.tesseract, ocr.libtesseract, ocr.pages, signing.sign, signing.renewal\n"
         "import img2pdf\n"
         "from PIL import Image\n"
         "from pyhanko.pdf_utils import generic\n"

@@ -25,9 +25,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 import ocr.pdfa
-from ocr.pdf_streams import file_stream_findings, settle_stream_ends, stream_findings
+from core.pdf.streams import file_stream_findings, settle_stream_ends, stream_findings
 from ocr.pdfa import DocumentInfo, PdfaInvalid, add_text_layers, write_pdfa
-from ocr.results import OcrLine, OcrPage, OcrWord
+from core.ocr_results import OcrLine, OcrPage, OcrWord
 
 LENGTH_RULE = "PDFA2U-STREAM-LENGTH-001"  # `page`'s rule for ISO 19005-2 6.1.7.1
 DOCUMENTS = 300

@@ -13,7 +13,7 @@ import pikepdf.pdfa
 import pytest
 from PIL import Image
 
-from ocr.xmp import extension_schema_findings, without_declared_extensions
+from core.pdf.xmp import extension_schema_findings, without_declared_extensions
 from tests.fixtures import scans
 
 KINDS = ["tiff", "pdf", "g4", "jpeg", "png"]
@@ -39,7 +39,7 @@ def test_passes_pikepdf_pdfa_rules(archived, kind):
     # pikepdf knows level B only: the sole violation allowed is that we declare U. The
     # agency's signature form is outside what it checks (signing/pdfa.py checks it). Nor
     # does it know PDF/A extension schemas: its objections to the header fields' declared
-    # schema are dropped and the declaration checked by ocr/xmp.py (and `page`, above).
+    # schema are dropped and the declaration checked by core/pdf/xmp.py (and `page`, above).
     with pikepdf.open(pdfa_of(archived, kind)) as pdf:
         violations = without_declared_extensions(
             [str(f) for f in report.findings if f.kind == "violation"], pdf)

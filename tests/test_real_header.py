@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ocr.cleanup import CleanupSteps, to_grey
 from ocr.pages import PageJob, ocr_page
-from ocr.pdfpages import image_dpi
+from core.pdf.pages import image_dpi
 from pipeline.header import read_header
 from pipeline.header.pdfwords import text_layer_page
 from pipeline.metadata import find_document_number

@@ -19,8 +19,8 @@ import pytest
 from pikepdf import Name
 from PIL import Image
 
-from ocr.pdfpages import drawing_size, has_text, image_dpi
-from ocr.streamsize import decoded_size
+from core.pdf.pages import drawing_size, has_text, image_dpi
+from core.pdf.streamsize import decoded_size
 from pipeline.home import Home
 from tests.conftest import SOHOA, run_sohoa
 from tests.test_watch_support import Service, make_home, tiny_scan, wait_settled
@@ -145,7 +145,7 @@ def test_a_large_drawing_is_walked_without_holding_its_instructions(tmp_path):
              "def peak_mb():\n"
              "    line = next(l for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
              "    return int(line.split()[1]) // 1024\n"
-             "from ocr.pdfpages import has_text, image_dpi\n"
+             "from core.pdf.pages import has_text, image_dpi\n"
              "pdf = pikepdf.open(sys.argv[1])\n"
              "page = pdf.pages[0]\n"
              "print(image_dpi(page), has_text(page), peak_mb())\n")

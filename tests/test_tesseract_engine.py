@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from ocr.libtesseract import library_version, loaded_engine
-from ocr.pdfpages import full_page_jpeg
+from core.pdf.pages import full_page_jpeg
 from ocr.tesseract import ocr_image_file, parse_hocr, tesseract_version
 from tests.fixtures import scans
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ocr.results import OcrPage
+from core.ocr_results import OcrPage
 from pipeline.header.fields import FIELD_NAMES, LIST_FIELDS, REQUIRED, DocumentHeader, HeaderField
 from pipeline.header.layout import find_closing, find_header, page_text
 from pipeline.header.readers import (

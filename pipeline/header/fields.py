@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ocr.results import Box
+from core.ocr_results import Box
 
 # Fields every document has; a missing one is a finding for review.
 REQUIRED = ("number", "issue_date", "doc_type", "summary", "issuing_body", "signer_name", "signer_title")

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from statistics import median
 
-from ocr.results import Box, OcrPage
+from core.ocr_results import Box, OcrPage
 from pipeline.header.text import fold_letters, is_noise, is_upper_text, matches_phrase, similar, vietnamese_letters
 from pipeline.header.vocabulary import AUTHORITY_PREFIXES, CAPITALS
 

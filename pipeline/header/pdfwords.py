@@ -8,7 +8,7 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ocr.results import OcrLine, OcrPage, OcrWord
+from core.ocr_results import OcrLine, OcrPage, OcrWord
 
 _XHTML = "{http://www.w3.org/1999/xhtml}"
 # A text layer made elsewhere (a scanner's OCR, a word processor) carries no confidence; it

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from core.text import fold
-from ocr.xmp import XmpCustomSchema, XmpProperty
+from core.pdf.xmp import XmpCustomSchema, XmpProperty
 from pipeline.header.fields import FIELD_NAMES, DocumentHeader
 
 # Code lists of Thông tư 05/2025 (domain notes, section 4).

@@ -47,7 +47,7 @@ def make_pdfa(path: Path, doc_name: str = "cong_van_268") -> Path:
                         created=dt.datetime.now(VIETNAM).replace(microsecond=0))
     write_pdfa(source.pdf, info, path)
     # The signing tests judge what signing adds, so the input must pass `page` itself: once,
-    # as written (ocr/pdf_streams.py settles the stream ends qpdf would leave ambiguous).
+    # as written (core/pdf/streams.py settles the stream ends qpdf would leave ambiguous).
     report = page_validator.validate_pdf(path, profile="2u")
     assert report.is_compliant, [(f.rule_id, f.message) for f in report.failures]
     return path

@@ -11,7 +11,7 @@ import pikepdf
 from pikepdf import Name
 from PIL import Image
 
-from ocr.streamsize import decoded_size
+from core.pdf.streamsize import decoded_size
 
 _TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
 _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
