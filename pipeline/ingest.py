@@ -36,8 +36,8 @@ from ocr.errors import TooManyPixels
 from ocr.pages import PageJob, ocr_pages
 from ocr.pdfa import DocumentInfo, PdfaReport, add_text_layers, write_pdfa
 from ocr.normalise import pages_not_carried, unembedded_fonts
-from ocr.pdfpages import full_page_jpeg, image_dpi, page_geometry
-from ocr.results import OcrPage
+from core.pdf.pages import full_page_jpeg, image_dpi, page_geometry
+from core.ocr_results import OcrPage
 from ocr.scannertext import NONE as NO_TEXT
 from ocr.scannertext import VISIBLE as VISIBLE_TEXT
 from ocr.scannertext import strip_invisible_text, text_layer_kind
