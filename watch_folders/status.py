@@ -88,9 +88,11 @@ def catalog_for_status(path: Path):
     database wants its shared-memory file, which takes room): the database file is then
     read as it stands. That is the whole catalog when no service runs (its last close
     folded the WAL in); when one runs, its shared-memory file exists and the usual way works."""
+    from django.db import OperationalError as DatabaseOperationalError  # sqlite3's, wrapped by Django
+
     try:
         catalog = Catalog(path)
-    except sqlite3.OperationalError as error:
+    except (sqlite3.OperationalError, DatabaseOperationalError) as error:
         try:
             db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?immutable=1", uri=True)
         except sqlite3.Error:
