@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from core.document_types import DOCUMENT_TYPES
 from core.text import fold  # noqa: F401  one fold for search, the header reader and duplicates
 
 # Vietnamese tone marks as combining characters (after NFD): grave, acute, tilde, hook above,
@@ -164,20 +165,7 @@ def keyword(value: str) -> str:
     return " ".join(_folded_word(token) for token in tokenize(value))
 
 
-# Document types and their symbols (Nghị định 30/2020, Điều 7 and Phụ lục III), the one table
-# both the search filters and the header reader (pipeline/header/vocabulary.py) use. A type filter
-# accepts the name or the symbol: "--type QĐ" and "--type 'quyết định'" are the same.
-DOCUMENT_TYPES: dict[str, str] = {
-    "NQ": "Nghị quyết", "QĐ": "Quyết định", "CT": "Chỉ thị", "QC": "Quy chế", "QyĐ": "Quy định",
-    "TC": "Thông cáo", "TB": "Thông báo", "HD": "Hướng dẫn", "CTr": "Chương trình",
-    "KH": "Kế hoạch", "PA": "Phương án", "ĐA": "Đề án", "DA": "Dự án", "BC": "Báo cáo",
-    "BB": "Biên bản", "TTr": "Tờ trình", "HĐ": "Hợp đồng", "CĐ": "Công điện",
-    "BGN": "Bản ghi nhớ", "BTT": "Bản thỏa thuận", "GUQ": "Giấy ủy quyền", "GM": "Giấy mời",
-    "GGT": "Giấy giới thiệu", "GNP": "Giấy nghỉ phép", "PG": "Phiếu gửi", "PC": "Phiếu chuyển",
-    "PB": "Phiếu báo", "SY": "Bản sao y", "TrS": "Bản trích sao", "SL": "Bản sao lục",
-    # legal normative documents, whose symbols appear in numbers with a year (30/2020/NĐ-CP)
-    "NĐ": "Nghị định", "TT": "Thông tư", "TTLT": "Thông tư liên tịch", "L": "Luật",
-}
+# A type filter accepts the name or the symbol: "--type QĐ" and "--type 'quyết định'" are the same.
 # Symbols are matched as written (case matters: "CT" Chỉ thị, "CTr" Chương trình), then
 # folded and upper-cased so that "QD" or "qđ" find Quyết định too; where folding merges two
 # symbols (ĐA/DA, HĐ/HD) only the exact spelling decides.

@@ -18,7 +18,7 @@ from index.analysis import (
     normalize_number,
     tokenize,
 )
-from index.engine import IndexedDocument, SearchFilters, SearchHit
+from index.records import IndexedDocument, SearchFilters, SearchHit
 from index.snippets import Matcher, make_snippet
 
 # Field names, the same in every engine.

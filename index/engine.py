@@ -3,178 +3,21 @@
 from __future__ import annotations
 
 import abc
-import dataclasses
-import datetime as dt
-import enum
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 
-from core.errors import SohoaError
-from core.events import Step
-
-# Bumped whenever what is indexed, or how it is analysed, changes. An index written with
-# another version is rebuilt from the catalog (see index.store and index.rebuild).
-SCHEMA_VERSION = 3
-
-
-class SearchIndexError(SohoaError):
-    """Any failure of the search index (bad engine name, locked or incompatible index, ...)."""
-
-    code = "index-unavailable"
-
-
-@dataclass(frozen=True)
-class IndexedDocument:
-    """What the index knows about one document. Everything but doc_id and text is optional.
-
-    `text` is what is searched. `pages` are the same text page by page, so that a snippet can
-    name its page; without them the whole text counts as page 1.
-    """
-
-    doc_id: int
-    text: str  # full OCR text, NFC
-    number: str | None = None  # number and symbol, e.g. "268/SGTVT-VP" or "30/2020/NĐ-CP"
-    title: str | None = None  # summary (trích yếu) or, until it is known, the original file name
-    issue_date: dt.date | None = None
-    doc_type: str | None = None  # tên loại: "Công văn", "Quyết định", ...
-    issuing_body: str | None = None  # cơ quan ban hành: "Sở Giao thông vận tải"
-    profile: str | None = None  # processing profile the document went through
-    signature_status: str | None = None  # e.g. "signed", "unsigned", "invalid"
-    pages: tuple[str, ...] = ()
-
-    @property
-    def page_texts(self) -> tuple[str, ...]:
-        return self.pages or (self.text,)
-
-    @classmethod
-    def from_record(
-        cls, doc_id: int, metadata: Mapping[str, object], page_texts: Sequence[str]
-    ) -> IndexedDocument:
-        """Build the index entry of a catalog record: its metadata dict and page texts.
-
-        The one place that decides which metadata keys the index reads, so ingest and
-        reindex cannot disagree. Unknown or malformed values are left out, never fatal.
-        """
-        pages = tuple(page_texts)
-        return cls(
-            doc_id=doc_id,
-            text="\n\n".join(pages),
-            number=_text(metadata.get("number")),
-            # The summary once the header reader provides it; the file name until then.
-            title=_text(metadata.get("summary")) or _text(metadata.get("title")),
-            issue_date=_date(metadata.get("issue_date") or metadata.get("date")),
-            doc_type=_text(metadata.get("doc_type") or metadata.get("type")),
-            issuing_body=_text(metadata.get("issuing_body")),
-            profile=_text(metadata.get("profile")),
-            signature_status=_signature_status(metadata),
-            pages=pages,
-        )
-
-
-def index_entry(
-    doc_id: int,
-    metadata: Mapping[str, object],
-    page_texts: Sequence[str],
-    events: Iterable[tuple[str, str]],
-) -> IndexedDocument:
-    """The index entry of a catalogued document: its metadata, page texts and audit trail
-    ((step, outcome) pairs in order).
-
-    Ingest, `sohoa set`, renewal, reindex and `sohoa check` all build entries here, so an
-    entry written by one is exactly what the others expect. The signature status is not
-    part of the metadata: it comes from the audit trail, which every caller has.
-    """
-    return IndexedDocument.from_record(
-        doc_id, {"signature_status": signature_status_of(events), **metadata}, page_texts
-    )
-
-
-def signature_status_of(events: Iterable[tuple[str, str]]) -> str | None:
-    """The signature status the index files a document under, from its audit trail's
-    (step, outcome) pairs in order: "signed" (signed by the agency, or arrived signed and
-    verified), "invalid" (arrived signed, did not verify), "unsigned" (signing was off);
-    None when the trail says nothing about signing."""
-    status = None
-    for step, outcome in events:
-        if step == Step.SIGNED:
-            status = "unsigned" if outcome == "skipped" else "signed" if outcome == "ok" else status
-        elif step == Step.SIGNATURE_VERIFIED:
-            status = "signed" if outcome == "ok" else "invalid"
-    return status
-
-
-def _text(value: object) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
-
-
-def _date(value: object) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def _signature_status(metadata: Mapping[str, object]) -> str | None:
-    value = metadata.get("signature_status")
-    if value is None and isinstance(metadata.get("signature"), Mapping):
-        value = metadata["signature"].get("status")  # type: ignore[union-attr]
-    return _text(value)
-
-
-class Sort(enum.Enum):
-    RELEVANCE = "relevance"
-    DATE = "date"  # newest issue date first; documents without a date last
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    """Conditions every hit must meet; they do not change the ranking.
-
-    Text values are compared after folding (case and diacritics do not matter). doc_type
-    also takes a symbol ("QĐ"); issuing_body matches when its words appear in that order
-    in the document's issuing body ("nội vụ" matches "Sở Nội vụ").
-    """
-
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    doc_type: str | None = None
-    issuing_body: str | None = None
-    profile: str | None = None
-    signature_status: str | None = None
-
-    @property
-    def is_empty(self) -> bool:
-        return self == SearchFilters()
-
-
-@dataclass(frozen=True)
-class SearchOptions:
-    filters: SearchFilters = field(default_factory=SearchFilters)
-    sort: Sort = Sort.RELEVANCE
-    snippets: bool = True  # compute a snippet for each hit
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One result. `score` is the relevance (0.0 when sorted by date)."""
-
-    doc_id: int
-    score: float
-    title: str | None = None
-    number: str | None = None
-    issue_date: dt.date | None = None
-    doc_type: str | None = None
-    issuing_body: str | None = None
-    profile: str | None = None
-    signature_status: str | None = None
-    # HTML: the text around the best match, escaped, matched words in <mark>...</mark>.
-    snippet: str = ""
-    snippet_page: int | None = None  # 1-based page of the snippet
+from index.documents import prepare
+from index.records import (  # noqa: F401  the records are part of the interface
+    SCHEMA_VERSION,
+    IndexedDocument,
+    SearchFilters,
+    SearchHit,
+    SearchIndexError,
+    SearchOptions,
+    Sort,
+    index_entry,
+    signature_status_of,
+)
 
 
 class SearchIndex(abc.ABC):
@@ -190,8 +33,6 @@ class SearchIndex(abc.ABC):
 
     def add_many(self, docs: Iterable[IndexedDocument]) -> int:
         """Add (or replace) all `docs` in one commit; returns how many were added."""
-        from index.documents import prepare
-
         return self.add_prepared([prepare(doc) for doc in docs])
 
     @abc.abstractmethod

@@ -3,7 +3,7 @@ the capitals OCR is checked against (bodies, titles, provinces)."""
 
 from __future__ import annotations
 
-from index.analysis import DOCUMENT_TYPES
+from core.document_types import DOCUMENT_TYPES
 from pipeline.header.text import Lexicon, fold_letters
 
 # Điều 7 and Phụ lục III of Nghị định 30/2020, plus the legal normative types whose symbols
