@@ -17,7 +17,7 @@ BROKEN_SIGNATURE = ("modified", "invalid")  # received_signature_verdict's statu
 
 
 def _document_json(result) -> dict:
-    from watch_folders.names import printable, shown
+    from core.names import printable, shown
 
     return {
         "id": result.id,
@@ -45,7 +45,7 @@ def cmd_ingest(args) -> int:
     from pipeline.catalog import Catalog
     from pipeline.ingest import IngestOptions, ingest_file
     from signing.errors import PinRejected, SigningError
-    from watch_folders.names import printable, shown
+    from core.names import printable, shown
 
     from pipeline.index_queue import wait_until_indexed
     from pipeline.startup_checks import check_configuration

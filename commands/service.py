@@ -56,7 +56,7 @@ def cmd_watch(args) -> int:
 
 def cmd_status(args) -> int:
     from pipeline import audit
-    from watch_folders.names import shown
+    from core.names import shown
     from watch_folders.service import running_service_pid
     from watch_folders.settings import load_watch_settings
     from watch_folders.status import catalog_for_status, describe, status_report

@@ -58,7 +58,7 @@ from pipeline.staging import clean_stale_staging, staging_prefix
 from signing.pdfa import check_signed_pdfa
 from signing.sign import AgencySigner, load_trust_roots, open_agency_signer, sign_file
 from signing.verify import VerifyPolicy, has_signatures, received_signature_verdict, verify_pdf
-from watch_folders.names import printable
+from core.names import printable
 
 log = logging.getLogger(__name__)
 

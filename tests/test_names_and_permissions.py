@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.conftest import run_sohoa
 from tests.test_watch_support import Service, jobs, make_home, query, tiny_scan, wait_for, wait_settled
 from watch_folders.eventlog import console_text, logfmt
-from watch_folders.names import NAME_MAX, byte_length, fit_name, printable, shown
+from core.names import NAME_MAX, byte_length, fit_name, printable, shown
 
 # 80 Vietnamese characters, 3 bytes each in NFC for most: the length a clerk's descriptive
 # file name reaches ("Quyết định về việc ..."), close to NAME_MAX.

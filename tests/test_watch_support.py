@@ -23,7 +23,7 @@ from pipeline.config import ConfigError
 from tests.conftest import run_sohoa
 from tests.fixtures import scans
 from watch_folders.completeness import opens_as_claimed
-from watch_folders.names import is_ignored, printable
+from core.names import is_ignored, printable
 from watch_folders.page_queue import PageQueue
 from watch_folders.settings import parse_watch_settings
 from watch_folders.steadiness import SteadinessTracker

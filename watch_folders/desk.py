@@ -31,7 +31,7 @@ from pipeline.home import Home
 from watch_folders.eventlog import EventLog, quoted
 from watch_folders.finder import walk_files
 from watch_folders.jobs import FINAL, JobRow, JobStore, now, stamp
-from watch_folders.names import fit_name, is_ignored, is_utf8, printable
+from core.names import fit_name, is_ignored, is_utf8, printable
 from watch_folders import safe_fs
 from watch_folders.outcomes import clear_source, duplicate_note, failure_note, looks_taken
 from watch_folders.paths import received_dir

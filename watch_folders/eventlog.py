@@ -14,7 +14,7 @@ import sys
 import threading
 from typing import TextIO
 
-from watch_folders.names import shown
+from core.names import shown
 
 log = logging.getLogger("sohoa.watch")
 

@@ -30,7 +30,7 @@ from core.errors import ASK_TECHNICIAN, CODES, advice
 from pipeline.durable import copy_fd_and_hash, sha256_fd
 from watch_folders import safe_fs
 from watch_folders.jobs import JobRow
-from watch_folders.names import fit_name
+from core.names import fit_name
 
 _ADVICE_OTHER = ("Hãy báo kỹ thuật viên. Chi tiết kỹ thuật nằm trong logs/sohoa.log "
                  "(tìm «job={job}»).")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from watch_folders.completeness import why_incomplete
 from watch_folders.eventlog import logfmt
-from watch_folders.names import printable
+from core.names import printable
 
 log = logging.getLogger("sohoa.watch")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watch_folders.finder import walk_files
-from watch_folders.names import is_ignored, printable
+from core.names import is_ignored, printable
 
 SHOWN = 5  # names listed by `sohoa status`; the rest counted
 
@@ -46,7 +46,7 @@ def stuck_in_inbox(inbox: Path, catalog, older_than: float, *, clock=time.time) 
     if not inbox.is_dir():
         return []
     uncleared = {bytes(row["source_raw"]): (row["id"], row["state"]) for row in catalog.read(
-        "SELECT id, state, source_raw FROM watch_jobs WHERE source_cleared = 0")}
+        "SELECT id, state, source_raw FROM watch_jobs WHERE NOT source_cleared")}  # a boolean on PostgreSQL
     moment = clock()
     found = []
     for path in walk_files(inbox):
