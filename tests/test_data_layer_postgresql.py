@@ -276,3 +276,39 @@ def test_header_fields_review_duplicates_and_signed_levels(home: Path) -> None:
         with catalog.transaction() as db:
             Catalog.update_document(db, a, withdrawn_at="2026-11-29T12:00:00+07:00", withdrawn_reason="trùng")
         assert flagged_documents(catalog) == []
+
+
+def test_service_status_stuck_files_and_index_queue_read_alike(home: Path) -> None:
+    """The watch service's and the index queue's SQL reads, on either database."""
+    from pipeline import index_queue
+    from pipeline.catalog import Catalog, Event
+    from watch_folders.jobs import JobStore
+    from watch_folders.status import status_report
+    from watch_folders.stuck import stuck_in_inbox
+
+    inbox = home / "inbox"
+    (inbox / "van-ban-den").mkdir(parents=True)
+    held = inbox / "van-ban-den" / "đang xử lý.pdf"
+    held.write_bytes(b"%PDF-1.7")
+    lost = inbox / "van-ban-den" / "bị bỏ quên.pdf"
+    lost.write_bytes(b"%PDF-1.7")
+    with JobStore(home / "catalog.sqlite") as jobs:
+        for state in ("done", "failed"):
+            job = jobs.create(sha256=state * 8, profile="van-ban-den", source_path=state, source_raw=state.encode(),
+                              size=1, mtime_ns=1)
+            jobs.start(job)
+            jobs.finish(job, state, page_count=3)
+        jobs.create(sha256="e" * 64, profile="van-ban-den", source_path="van-ban-den/đang xử lý.pdf",
+                    source_raw="van-ban-den/đang xử lý.pdf".encode(), size=8, mtime_ns=1)
+    with Catalog(home / "catalog.sqlite") as catalog:
+        report = status_report(catalog, None, home)
+        assert report.counts["done"] == 1 and report.counts["failed"] == 1 and report.counts["received"] == 1
+        assert report.pages_last_hour == 3 and report.retrying == 0
+        assert report.oldest_waiting.file == "van-ban-den/đang xử lý.pdf"
+        stuck = stuck_in_inbox(inbox, catalog, 0, clock=lambda: time.time() + 60)
+        assert [s.file for s in stuck] == ["van-ban-den/bị bỏ quên.pdf"]  # the one no job holds
+        with catalog.transaction() as db:
+            first = catalog.insert_document(db, _document("1" * 64))
+            second = catalog.insert_document(db, _document("2" * 64, "b.pdf"))
+            catalog.insert_events(db, first, [Event("indexed", "ok", "now")])
+        assert index_queue.waiting_ids(catalog, after=0) == {second}
