@@ -30,7 +30,7 @@ import pikepdf
 from core import clock
 from core.events import Step
 from core.testpoints import pause_point
-from index import SearchIndex, index_entry
+from index import SearchIndex
 from ocr.cpus import available_cpus
 from ocr.errors import TooManyPixels
 from ocr.pages import PageJob, ocr_pages
