@@ -24,6 +24,8 @@ run: system-deps $(VENV)/.installed
 	$(BIN)/sohoa --home $(DATA_HOME) watch
 
 test: system-deps $(VENV)/.installed
+	@# the layer contract first (pyproject's [tool.importlinter]): imports only run downwards
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 # CPU and throughput beside the OCR floor (the loaded libtesseract, same pages, same run) and

@@ -33,9 +33,9 @@ from core.patches import apply_all  # noqa: E402
 
 apply_all()  # as sohoa's entry points do at start: the patched libraries, one OCR thread
 
-from pipeline.archive import ArchiveStore  # noqa: E402
+from core.archive import ArchiveStore  # noqa: E402
 from pipeline.audit import audit_home  # noqa: E402
-from pipeline.catalog import Catalog  # noqa: E402
+from core.catalog import Catalog  # noqa: E402
 from pipeline.home import Home  # noqa: E402
 
 SOHOA = Path(sys.executable).parent / "sohoa"

@@ -2,7 +2,7 @@
 
 Every document of tests/fixtures/documents_labelled.py is rendered clean and as a degraded
 office scan, OCR'd the way the pipeline does it (clean-up copy + Tesseract, ocr.pages), and
-read by the header reader (pipeline/header). Printed per rendering: exact-match accuracy
+read by the header reader (header). Printed per rendering: exact-match accuracy
 of each field, the summary's character error rate, and the extraction time per document.
 
 The labelled documents are split once into a tuned set and a held-back set (named in
@@ -49,8 +49,8 @@ apply_all()  # as sohoa's entry points do at start: the patched libraries, one O
 
 from ocr.pages import PageJob, ocr_page  # noqa: E402
 from core.ocr_results import OcrPage  # noqa: E402
-from pipeline.header import read_header  # noqa: E402
-from pipeline.header.record import RecordDefaults  # noqa: E402
+from header import read_header  # noqa: E402
+from header.record import RecordDefaults  # noqa: E402
 from pipeline.metadata import find_document_number  # noqa: E402
 from tests.fixtures import documents_labelled as labelled  # noqa: E402
 

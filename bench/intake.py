@@ -47,7 +47,7 @@ import img2pdf  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from pipeline.durable import copy_fd_and_hash, fsync_dir  # noqa: E402
+from core.durable import copy_fd_and_hash, fsync_dir  # noqa: E402
 from watch_folders import safe_fs  # noqa: E402
 from watch_folders.completeness import why_incomplete  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Header fields on real office scans: sohoa's reader beside the same reader on other text.
 
 Over the labelled first pages of ../shared/realscans/ (tests/fixtures/realscans_labels.py, six
-development and four held-out files), the header reader (pipeline/header) reads
+development and four held-out files), the header reader (header) reads
 
   sohoa      sohoa's own OCR of the page (ocr.pages: clean-up copy, pen kept in the header
              zone, Tesseract) — what `sohoa ingest` reads;
@@ -45,9 +45,9 @@ from ocr.pages import PageJob, ocr_page  # noqa: E402
 from core.pdf.pages import image_dpi  # noqa: E402
 from core.ocr_results import OcrPage  # noqa: E402
 from ocr.tesseract import ocr_image_file  # noqa: E402
-from pipeline.header import DocumentHeader, HeaderField, read_header  # noqa: E402
-from pipeline.header.pdfwords import text_layer_page  # noqa: E402
-from pipeline.header.record import RecordDefaults  # noqa: E402
+from header import DocumentHeader, HeaderField, read_header  # noqa: E402
+from header.pdfwords import text_layer_page  # noqa: E402
+from header.record import RecordDefaults  # noqa: E402
 from pipeline.metadata import find_document_number  # noqa: E402
 from tests.fixtures import realscans_labels as labels  # noqa: E402
 

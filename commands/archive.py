@@ -41,8 +41,8 @@ def cmd_ingest(args) -> int:
     from ocr.errors import InputRejected
     from ocr.pdfa import PdfaInvalid
     from ocr.tesseract import TesseractError
-    from pipeline.archive import ArchiveStore
-    from pipeline.catalog import Catalog
+    from core.archive import ArchiveStore
+    from core.catalog import Catalog
     from pipeline.ingest import IngestOptions, ingest_file
     from signing.errors import PinRejected, SigningError
     from core.names import printable, shown
@@ -139,10 +139,10 @@ def _wait_for_the_index(catalog, index, waiting: set[int], args, wait_until_inde
 
 def cmd_show(args) -> int:
     from pipeline import withdraw as withdrawal
-    from pipeline.archive import ArchiveStore
-    from pipeline.catalog import Catalog
-    from pipeline.header.present import record_lines, show_lines
-    from pipeline.header.store import duplicates_of
+    from core.archive import ArchiveStore
+    from core.catalog import Catalog
+    from pipeline.header_present import record_lines, show_lines
+    from pipeline.header_store import duplicates_of
 
     home = open_home(args)
     with Catalog(home.catalog_path) as catalog:
@@ -220,9 +220,9 @@ def _print_header_warnings(result) -> None:
 
 
 def cmd_review(args) -> int:
-    from pipeline.catalog import Catalog
-    from pipeline.header.present import flagged_lines, review_lines
-    from pipeline.header.store import flagged_documents, review_queue
+    from core.catalog import Catalog
+    from pipeline.header_present import flagged_lines, review_lines
+    from pipeline.header_store import flagged_documents, review_queue
 
     home = open_home(args)
     threshold = home.config().records.review_threshold
@@ -244,9 +244,9 @@ def cmd_review(args) -> int:
 
 
 def cmd_set(args) -> int:
-    from pipeline.archive import ArchiveStore
-    from pipeline.catalog import Catalog
-    from pipeline.header import corrections
+    from core.archive import ArchiveStore
+    from core.catalog import Catalog
+    from pipeline import corrections
 
     home = open_home(args)
     config = home.config()
@@ -275,8 +275,8 @@ def cmd_withdraw(args) -> int:
     if args.undo:
         return cmd_reinstate(args)
     from pipeline import withdraw as withdrawal
-    from pipeline.catalog import Catalog
-    from pipeline.header import corrections
+    from core.catalog import Catalog
+    from pipeline import corrections
 
     home = open_home(args)
     by = corrections.who_is_editing(None)
@@ -305,8 +305,8 @@ def cmd_withdraw(args) -> int:
 
 def cmd_reinstate(args) -> int:
     from pipeline import withdraw as withdrawal
-    from pipeline.catalog import Catalog
-    from pipeline.header import corrections
+    from core.catalog import Catalog
+    from pipeline import corrections
 
     home = open_home(args)
     by = corrections.who_is_editing(None)

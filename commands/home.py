@@ -19,7 +19,7 @@ def _ask(prompt: str) -> str | None:
 def cmd_init(args) -> int:
     from index import open_index
     from pipeline import agency
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
     from pipeline.home import Home, init_home, tighten_modes
     from watch_folders.paths import prepare_folders
     from watch_folders.settings import load_watch_settings

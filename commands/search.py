@@ -21,7 +21,7 @@ def _one_of(option: str, value: str, valid: dict[str, str]) -> None:
 
 def _check_filters(args, home) -> None:
     from index.analysis import DOCUMENT_TYPES, document_type_key, keyword
-    from pipeline.header.vocabulary import CONG_VAN
+    from header.vocabulary import CONG_VAN
 
     if args.type:
         names = {keyword(name): f"{name} ({symbol})" for symbol, name in DOCUMENT_TYPES.items()}
@@ -79,8 +79,8 @@ def _search_result_json(hit, row, archive) -> dict:
 def cmd_search(args) -> int:
     from index import Sort
     from index.snippets import plain_snippet
-    from pipeline.archive import ArchiveStore
-    from pipeline.catalog import Catalog
+    from core.archive import ArchiveStore
+    from core.catalog import Catalog
 
     home = open_home(args)
     config = home.config()
@@ -124,7 +124,7 @@ def cmd_search(args) -> int:
 
 
 def cmd_reindex(args) -> int:
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
 
     home = open_home(args)
     engine = home.config().index_engine
@@ -152,7 +152,7 @@ _INDEX_FIELDS = {"title": "trích yếu", "number": "số ký hiệu", "issue_da
 
 def cmd_check(args) -> int:
     from index import check_index, open_index, repair_index
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
     from pipeline.index_queue import drain, without_waiting
 
     home = open_home(args)

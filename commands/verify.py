@@ -12,7 +12,7 @@ from commands.common import error as say_error
 
 def cmd_audit(args) -> int:
     from pipeline import audit
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
 
     home = open_home(args)
     home.config()  # a broken config is said before anything is read
@@ -67,10 +67,10 @@ def cmd_verify(args) -> int:
     if not args.ids and not args.all:
         raise UserError("cho biết mã tài liệu cần kiểm tra (sohoa verify 12 15) hoặc --all")
     from pipeline import verify_report
-    from pipeline.archive import ArchiveStore
-    from pipeline.catalog import Catalog
+    from core.archive import ArchiveStore
+    from core.catalog import Catalog
     from pipeline.fixity import check_record
-    from signing import archive_checks
+    from pipeline import archive_checks
     from signing.sign import load_trust_roots
     from signing.verify import VerifyPolicy
 
@@ -114,9 +114,9 @@ def cmd_verify(args) -> int:
 
 
 def cmd_timestamp_renew(args) -> int:
-    from pipeline.archive import ArchiveStore
-    from pipeline.catalog import Catalog
-    from signing import archive_checks
+    from core.archive import ArchiveStore
+    from core.catalog import Catalog
+    from pipeline import archive_checks
     from signing.errors import SigningError
     from signing.sign import load_trust_roots
 

@@ -148,7 +148,7 @@ def use_home_database(home_root: Path, *, migrate: bool = True) -> str:
 
 
 def use_catalog_database(catalog_path: Path) -> str:
-    """use_home_database for pipeline.catalog.Catalog, which is given the catalog file's
+    """use_home_database for core.catalog.Catalog, which is given the catalog file's
     path: its home is the folder holding it."""
     catalog_path = Path(catalog_path).resolve()
     home_root = catalog_path.parent

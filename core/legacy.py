@@ -86,7 +86,7 @@ LEGACY_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX watch_jobs_by_state ON watch_jobs(state);
     CREATE INDEX watch_jobs_by_finished_at ON watch_jobs(finished_at);
     """,
-    # 4: the header fields read from the page (pipeline/header): one row per field with its
+    # 4: the header fields read from the page (header): one row per field with its
     # confidence, page and box (JSON, pixels of the upright page), whether it awaits review,
     # and the key that finds duplicates by number, symbol, issuing body and year
     """

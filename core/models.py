@@ -2,7 +2,7 @@
 django.contrib) the web application, defined once for SQLite and PostgreSQL.
 
 Table and column names are the ones the catalog had before Django (migrations 1-7 of
-pipeline/catalog.py), so homes created then are adopted in place (core/legacy.py).
+core/catalog.py), so homes created then are adopted in place (core/legacy.py).
 Timestamps stay ISO 8601 text with their offset, as archived records and exports show
 them; sizes and file identities are 64-bit.
 """
@@ -30,7 +30,7 @@ class Document(models.Model):
     sidecar_sha256 = models.TextField()
     page_count = models.IntegerField()
     metadata_json = models.TextField()
-    # (number, symbol, issuing body, year) folded, when all are known (pipeline/header/record.py)
+    # (number, symbol, issuing body, year) folded, when all are known (header/record.py)
     duplicate_key = models.TextField(null=True)
     sidecar_size = models.BigIntegerField(null=True)
     # set by `sohoa withdraw`: out of search, files and rows kept

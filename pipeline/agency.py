@@ -10,7 +10,7 @@ import unicodedata
 
 from core.errors import SohoaError
 from pipeline.config import CONFIG_TEMPLATE
-from pipeline.durable import write_bytes_durably
+from core.durable import write_bytes_durably
 from pipeline.home import FILE_MODE, Home
 from signing.identity import renew_test_identity
 

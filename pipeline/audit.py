@@ -25,9 +25,9 @@ from core.clock import now as vietnam_now
 from core.config_file import read_config
 from core.events import Step
 from pipeline import __version__
-from pipeline.catalog import Catalog, Event
+from core.catalog import Catalog, Event
 from pipeline.config import ConfigError
-from pipeline.durable import write_bytes_durably
+from core.durable import write_bytes_durably
 from pipeline.fixity import FixityResult, check_record
 
 log = logging.getLogger("sohoa.audit")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.config_file import read_config
 from core.errors import ConfigError  # raised here; callers import it from here
-from pipeline.header.record import RecordDefaults, parse_record_defaults
+from header.record import RecordDefaults, parse_record_defaults
 from signing.errors import SigningConfigError
 from signing.settings import SigningSettings, VerifySettings, parse_signing, parse_verify
 

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from pipeline.catalog import DocumentRow
+from core.catalog import DocumentRow
 
 _CHUNK = 1 << 20
 

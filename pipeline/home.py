@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import CONFIG_TEMPLATE, Config, load_config
-from pipeline.durable import write_bytes_durably
+from core.durable import write_bytes_durably
 from signing.identity import create_test_identity
 
 # The home holds every page's text (catalog.sqlite), the archive and the log: readable by

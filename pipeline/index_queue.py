@@ -32,7 +32,7 @@ from pathlib import Path
 from core.clock import now_text
 from core.events import Step
 from index import IndexBusy, ManagedIndex, index_entry
-from pipeline.catalog import Catalog, Event
+from core.catalog import Catalog, Event
 
 log = logging.getLogger(__name__)
 

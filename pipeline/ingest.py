@@ -44,15 +44,15 @@ from ocr.scannertext import strip_invisible_text, text_layer_kind
 from ocr.sources import LoadedSource, load_source, rasterise_page, sniff_format
 from ocr.tesseract import check_languages
 from pipeline import __version__, index_queue
-from pipeline.archive import ArchivedFiles, ArchiveStore
-from pipeline.catalog import Catalog, Event, PageRecord
+from core.archive import ArchivedFiles, ArchiveStore
+from core.catalog import Catalog, Event, PageRecord
 from pipeline.config import Config
-from pipeline.durable import copy_and_hash, sha256_file
+from core.durable import copy_and_hash, sha256_file
 from pipeline.home import Home
-from pipeline.header import DocumentHeader, read_header
-from pipeline.header.pdfwords import text_layer_page
-from pipeline.header.record import header_metadata, xmp_schema
-from pipeline.header.store import complete_record
+from header import DocumentHeader, read_header
+from header.pdfwords import text_layer_page
+from header.record import header_metadata, xmp_schema
+from pipeline.header_store import complete_record
 from pipeline.metadata import find_document_number
 from pipeline.staging import clean_stale_staging, staging_prefix
 from signing.pdfa import check_signed_pdfa

@@ -1,7 +1,7 @@
 """The metadata known so far about a document, read from its text.
 
 The document's number and symbol (số ký hiệu) from the `Số:` line in flat text, tolerant of
-the OCR damage seen most (`S6:`, `Sô:`, `So:`). The header reader (pipeline/header) reads the
+the OCR damage seen most (`S6:`, `Sô:`, `So:`). The header reader (header) reads the
 number and every other field from the words' positions; this remains the fallback for pages it
 cannot read, and the reference bench/extraction.py compares it with.
 """

@@ -13,8 +13,8 @@ import io
 import json
 from pathlib import Path
 
-from pipeline.durable import write_bytes_durably
-from signing.archive_checks import RecordVerdict, RunSummary
+from core.durable import write_bytes_durably
+from pipeline.archive_checks import RecordVerdict, RunSummary
 from signing.verify import TEST_SIGNATURE_LABEL
 
 REVOCATION_VN = {

@@ -17,7 +17,7 @@ from core.clock import now_text
 from core.errors import SohoaError
 from core.events import Step
 from index import IndexedDocument, SearchIndex, index_entry
-from pipeline.catalog import Catalog, DocumentRow, Event
+from core.catalog import Catalog, DocumentRow, Event
 
 log = logging.getLogger(__name__)
 

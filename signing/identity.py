@@ -27,7 +27,7 @@ from pyhanko.sign.signers import Signer, SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from pipeline.durable import fsync_dir, write_bytes_durably
+from core.durable import fsync_dir, write_bytes_durably
 from signing.errors import IdentityUnavailable, PinRejected
 from signing.pin_pause import LoginGuard
 from signing.secrets import read_secret, secret_source

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from core.clock import now_text
-from pipeline.durable import fsync_dir
+from core.durable import fsync_dir
 from signing.errors import PinRejected
 
 log = logging.getLogger(__name__)

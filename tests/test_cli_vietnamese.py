@@ -152,7 +152,7 @@ def test_json_output_of_every_command_parses(home):
 
 
 def test_set_shows_an_empty_field_in_words_not_none(home):
-    from pipeline.header.fields import FIELD_NAMES, LIST_FIELDS
+    from header.fields import FIELD_NAMES, LIST_FIELDS
 
     metadata = json.loads(run_sohoa(home, "show", str(INGESTED["id"]), "--json").stdout)["metadata"]
     empty = next(name for name in FIELD_NAMES if not metadata.get(name) and name not in LIST_FIELDS)

@@ -102,7 +102,7 @@ def _document(sha: str, name: str = TEXT) -> dict:
 
 
 def test_create_migrate_and_reopen(home: Path) -> None:
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
 
     with Catalog(home / "catalog.sqlite") as catalog:
         expected_vendor = "postgresql" if (home / "config.toml").exists() else "sqlite"
@@ -117,7 +117,7 @@ def test_create_migrate_and_reopen(home: Path) -> None:
 
 
 def test_ingest_like_writes_and_event_trail_round_trip_in_nfc(home: Path) -> None:
-    from pipeline.catalog import Catalog, Event, PageRecord
+    from core.catalog import Catalog, Event, PageRecord
 
     decomposed = unicodedata.normalize("NFD", TEXT)
     with Catalog(home / "catalog.sqlite") as catalog:
@@ -156,7 +156,7 @@ def test_ingest_like_writes_and_event_trail_round_trip_in_nfc(home: Path) -> Non
 def test_a_failed_transaction_leaves_nothing(home: Path) -> None:
     from django.db import IntegrityError
 
-    from pipeline.catalog import Catalog, Event
+    from core.catalog import Catalog, Event
 
     with Catalog(home / "catalog.sqlite") as catalog:
         with catalog.transaction() as db:
@@ -197,7 +197,7 @@ def test_watch_jobs_state_changes(home: Path) -> None:
 _WRITER = """
 import sys
 from pathlib import Path
-from pipeline.catalog import Catalog, Event
+from core.catalog import Catalog, Event
 home, worker, count = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 with Catalog(home / "catalog.sqlite") as catalog:
     for n in range(count):
@@ -210,7 +210,7 @@ with Catalog(home / "catalog.sqlite") as catalog:
 
 
 def test_concurrent_writers_from_several_processes(home: Path) -> None:
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
 
     with Catalog(home / "catalog.sqlite") as catalog, catalog.transaction() as db:
         catalog.insert_document(db, _document("f" * 64))
@@ -242,9 +242,9 @@ def test_header_fields_review_duplicates_and_signed_levels(home: Path) -> None:
     on both databases."""
     import json
 
-    from pipeline.catalog import Catalog, Event
-    from pipeline.header.store import duplicates_of, find_duplicates, flagged_documents, review_queue, store_fields
-    from signing.archive_checks import renewal_candidates
+    from core.catalog import Catalog, Event
+    from pipeline.header_store import duplicates_of, find_duplicates, flagged_documents, review_queue, store_fields
+    from pipeline.archive_checks import renewal_candidates
 
     key = "268|sgtvt-vp|sở giao thông vận tải|2026"
     flagged = {"needs_review": ["trang quá nhỏ để là một trang văn bản"], "trích_yếu": TEXT}
@@ -281,7 +281,7 @@ def test_header_fields_review_duplicates_and_signed_levels(home: Path) -> None:
 def test_service_status_stuck_files_and_index_queue_read_alike(home: Path) -> None:
     """The watch service's and the index queue's SQL reads, on either database."""
     from pipeline import index_queue
-    from pipeline.catalog import Catalog, Event
+    from core.catalog import Catalog, Event
     from watch_folders.jobs import JobStore
     from watch_folders.status import status_report
     from watch_folders.stuck import stuck_in_inbox

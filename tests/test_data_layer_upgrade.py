@@ -75,7 +75,7 @@ def _legacy_home(root: Path, version: int) -> dict:
 @pytest.mark.parametrize("version", [5, 7])
 def test_release_home_is_upgraded_in_place_with_every_row(tmp_path: Path, version: int) -> None:
     from core import legacy
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
     from watch_folders.jobs import JobStore
 
     home = tmp_path / "kho cũ"
@@ -131,7 +131,7 @@ def test_release_home_is_upgraded_in_place_with_every_row(tmp_path: Path, versio
 
 def test_release_catalog_whose_tables_do_not_match_is_refused_untouched(tmp_path: Path) -> None:
     from core.legacy import SchemaMismatch
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
 
     home = tmp_path / "kho"
     _legacy_home(home, 7)
@@ -145,7 +145,7 @@ def test_release_catalog_whose_tables_do_not_match_is_refused_untouched(tmp_path
 
 
 def test_new_home_is_made_by_django_migrations_alone(tmp_path: Path) -> None:
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
 
     home = tmp_path / "kho mới"
     home.mkdir()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from index import IndexedDocument, open_index
-from pipeline.archive import ArchiveStore
+from core.archive import ArchiveStore
 from pipeline.logfile import LogFile
 from tests.conftest import run_sohoa
 from tests.fixtures import scans

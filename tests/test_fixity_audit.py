@@ -195,7 +195,7 @@ def test_records_archived_before_sizes_were_kept_get_them_from_untouched_sidecar
     the file still has the SHA-256 recorded when it was written."""
     import sqlite3
 
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
 
     home, (first, second) = archive
     with sqlite3.connect(home / "catalog.sqlite") as db:

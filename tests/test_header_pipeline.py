@@ -26,8 +26,8 @@ from PIL import Image
 
 from ocr.pdfa import DocumentInfo, write_pdfa
 from core.pdf.xmp import XmpCustomSchema, XmpProperty, extension_schema_findings
-from pipeline.header import REQUIRED
-from pipeline.header.record import RECORD_LABELS, XMP_NAMESPACE
+from header import REQUIRED
+from header.record import RECORD_LABELS, XMP_NAMESPACE
 from tests.conftest import json_lines, run_sohoa
 from tests.fixtures import documents_labelled as labelled
 from tests.fixtures import scans

@@ -1,4 +1,4 @@
-"""The header reader (pipeline/header) on the labelled development set.
+"""The header reader (header) on the labelled development set.
 
 Most tests feed it the words the scan generator drew, with their boxes, grouped into lines
 the way Tesseract groups them (a row of both header columns is one line), then damaged the
@@ -15,8 +15,8 @@ import pytest
 
 from ocr.pages import PageJob, ocr_page
 from core.ocr_results import OcrLine, OcrPage, OcrWord
-from pipeline.header import FIELD_NAMES, REQUIRED, read_header
-from pipeline.header.text import fold
+from header import FIELD_NAMES, REQUIRED, read_header
+from header.text import fold
 from tests.fixtures import documents_labelled as labelled
 from tests.fixtures import scans
 

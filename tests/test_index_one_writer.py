@@ -25,7 +25,7 @@ HOLDER = textwrap.dedent("""
     from pathlib import Path
     from index import open_index
     from pipeline import index_queue
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
 
     home, signals = Path(sys.argv[1]), Path(sys.argv[2])
     index = open_index(home / "index", "tantivy")

@@ -22,8 +22,8 @@ from PIL import Image, ImageDraw, ImageFont
 from ocr.cleanup import CleanupSteps, to_grey
 from ocr.pages import PageJob, ocr_page
 from core.pdf.pages import image_dpi
-from pipeline.header import read_header
-from pipeline.header.pdfwords import text_layer_page
+from header import read_header
+from header.pdfwords import text_layer_page
 from pipeline.metadata import find_document_number
 from tests.fixtures import documents_labelled as labelled
 from tests.fixtures import realscans_labels as labels

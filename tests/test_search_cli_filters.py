@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from index import ENGINES, IndexedDocument
-from pipeline.catalog import Catalog, PageRecord
+from core.catalog import Catalog, PageRecord
 from tests.conftest import SOHOA, run_sohoa
 from tests.fixtures.search_corpus import PLANTED_IDS, background_document, collection
 

@@ -92,9 +92,9 @@ def test_one_clock_in_vietnam_time():
 
 def test_one_fold_for_search_the_header_reader_and_duplicates():
     import index.analysis
-    import pipeline.header.text
+    import header.text
 
-    assert index.analysis.fold is fold and pipeline.header.text.fold is fold
+    assert index.analysis.fold is fold and header.text.fold is fold
     assert fold("Quyết Định số 15/QĐ-UBND của ĐÀ NẴNG") == "quyet dinh so 15/qd-ubnd cua da nang"
     # whatever the normal form and the tone placement (old style hòa, new style hoà)
     assert fold(unicodedata.normalize("NFD", "Hòa Khỏe Thủy")) == fold("hoà khoẻ thuỷ") == "hoa khoe thuy"

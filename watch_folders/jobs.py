@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import clock
-from pipeline.catalog import Catalog
+from core.catalog import Catalog
 
 ACTIVE = ("received", "processing")
 FINAL = ("done", "failed", "duplicate")

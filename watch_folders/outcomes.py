@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from core.errors import ASK_TECHNICIAN, CODES, advice
-from pipeline.durable import copy_fd_and_hash, sha256_fd
+from core.durable import copy_fd_and_hash, sha256_fd
 from watch_folders import safe_fs
 from watch_folders.jobs import JobRow
 from core.names import fit_name

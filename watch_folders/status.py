@@ -9,7 +9,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.catalog import Catalog
+from core.catalog import Catalog
 from signing.pin_pause import SigningPause, read_pause
 from watch_folders.jobs import STATES, now, stamp
 from watch_folders.stuck import duration_text

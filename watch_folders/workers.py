@@ -201,9 +201,9 @@ def document_worker(conn: Connection, worker_id: int, home_root: str, log_file: 
 
 def _serve(conn: Connection, worker_id: int, home_root: Path) -> None:
     from pipeline import ingest  # noqa: F401  imported now, while the first files settle
-    from pipeline.archive import ArchiveStore
+    from core.archive import ArchiveStore
     from index import open_index
-    from pipeline.catalog import Catalog
+    from core.catalog import Catalog
     from watch_folders.paths import ServiceHome
 
     home = ServiceHome.for_worker(home_root, worker_id)

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.durable import fsync_dir, fsync_file, remove_tree
+from core.durable import fsync_dir, fsync_file, remove_tree
 
 ORIGINAL_STEM = "original"
 PDFA_NAME = "document.pdf"

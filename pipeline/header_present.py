@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from pipeline.header.fields import FIELD_LABELS
-from pipeline.header.record import CODE_LISTS, RECORD_LABELS
-from pipeline.header.store import ReviewItem
+from header.fields import FIELD_LABELS
+from header.record import CODE_LISTS, RECORD_LABELS
+from pipeline.header_store import ReviewItem
 
 
 def _date(iso: str | None) -> str | None:

@@ -22,13 +22,13 @@ from core.clock import now_text
 from core.errors import SohoaError
 from core.events import Step
 from index import SearchIndex, index_entry
-from pipeline.archive import ArchiveStore
-from pipeline.catalog import Catalog, Event
-from pipeline.durable import write_bytes_durably
-from pipeline.header.fields import FIELD_LABELS, FIELD_NAMES, LIST_FIELDS
-from pipeline.header.record import CODE_LISTS, DEFAULTED, RECORD_LABELS, RecordDefaults, archival_record, duplicate_key
-from pipeline.header.store import find_duplicates, store_fields
-from pipeline.header.text import nfc
+from core.archive import ArchiveStore
+from core.catalog import Catalog, Event
+from core.durable import write_bytes_durably
+from header.fields import FIELD_LABELS, FIELD_NAMES, LIST_FIELDS
+from header.record import CODE_LISTS, DEFAULTED, RECORD_LABELS, RecordDefaults, archival_record, duplicate_key
+from pipeline.header_store import find_duplicates, store_fields
+from header.text import nfc
 
 log = logging.getLogger(__name__)
 SETTABLE = tuple(FIELD_NAMES) + DEFAULTED

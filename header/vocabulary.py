@@ -4,7 +4,7 @@ the capitals OCR is checked against (bodies, titles, provinces)."""
 from __future__ import annotations
 
 from core.document_types import DOCUMENT_TYPES
-from pipeline.header.text import Lexicon, fold_letters
+from header.text import Lexicon, fold_letters
 
 # Điều 7 and Phụ lục III of Nghị định 30/2020, plus the legal normative types whose symbols
 # appear in numbers with a year (30/2020/NĐ-CP, 05/2025/TT-BNV): the search index's table.

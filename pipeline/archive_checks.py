@@ -22,8 +22,8 @@ from pathlib import Path
 from core.clock import in_vietnam, now_text
 from core.events import Step
 from index import SearchIndex, index_entry
-from pipeline.catalog import Catalog, DocumentRow, Event
-from pipeline.durable import fsync_dir, sha256_file, write_bytes_durably
+from core.catalog import Catalog, DocumentRow, Event
+from core.durable import fsync_dir, sha256_file, write_bytes_durably
 from signing.renewal import add_archival_timestamp
 from signing.verify import PdfVerification, VerifyPolicy, newest_timestamp_expiry, verify_pdf
 

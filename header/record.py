@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 
 from core.text import fold
 from core.pdf.xmp import XmpCustomSchema, XmpProperty
-from pipeline.header.fields import FIELD_NAMES, DocumentHeader
+from header.fields import FIELD_NAMES, DocumentHeader
 
 # Code lists of Thông tư 05/2025 (domain notes, section 4).
 RETENTION = {"01": "Vĩnh viễn", "02": "70 năm", "03": "50 năm", "04": "30 năm", "05": "20 năm", "06": "10 năm"}

@@ -11,9 +11,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipeline.catalog import Catalog
-from pipeline.header.fields import FIELD_NAMES, REQUIRED
-from pipeline.header.record import RecordDefaults, archival_record, duplicate_key
+from core.catalog import Catalog
+from header.fields import FIELD_NAMES, REQUIRED
+from header.record import RecordDefaults, archival_record, duplicate_key
 
 
 def _stored_value(value) -> str | None:

@@ -11,8 +11,8 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from pipeline.header.fields import HeaderField
-from pipeline.header.layout import (
+from header.fields import HeaderField
+from header.layout import (
     DATE_WORDS,
     ClosingZones,
     HeaderZones,
@@ -21,7 +21,7 @@ from pipeline.header.layout import (
     is_number_label,
     is_recipients_label,
 )
-from pipeline.header.text import (
+from header.text import (
     as_digits,
     edit_distance,
     fold,
@@ -34,7 +34,7 @@ from pipeline.header.text import (
     strip_dash,
     tidy,
 )
-from pipeline.header.vocabulary import (
+from header.vocabulary import (
     AUTHORITY_PREFIXES,
     BODY_START_KEYS,
     CAPITALS,

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from statistics import median
 
 from core.ocr_results import Box, OcrPage
-from pipeline.header.text import fold_letters, is_noise, is_upper_text, matches_phrase, similar, vietnamese_letters
-from pipeline.header.vocabulary import AUTHORITY_PREFIXES, CAPITALS
+from header.text import fold_letters, is_noise, is_upper_text, matches_phrase, similar, vietnamese_letters
+from header.vocabulary import AUTHORITY_PREFIXES, CAPITALS
 
 QUOC_HIEU = tuple("cong hoa xa hoi chu nghia viet nam".split())
 TIEU_NGU = tuple("doc lap tu do hanh phuc".split())

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.ocr_results import OcrPage
-from pipeline.header.fields import FIELD_NAMES, LIST_FIELDS, REQUIRED, DocumentHeader, HeaderField
-from pipeline.header.layout import find_closing, find_header, page_text
-from pipeline.header.readers import (
+from header.fields import FIELD_NAMES, LIST_FIELDS, REQUIRED, DocumentHeader, HeaderField
+from header.layout import find_closing, find_header, page_text
+from header.readers import (
     find_heading,
     nfc_fields,
     read_addressees,

@@ -89,7 +89,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX watch_jobs_by_state ON watch_jobs(state);
     CREATE INDEX watch_jobs_by_finished_at ON watch_jobs(finished_at);
     """,
-    # 4: the header fields read from the page (pipeline/header): one row per field with its
+    # 4: the header fields read from the page (header): one row per field with its
     # confidence, page and box (JSON, pixels of the upright page), whether it awaits review,
     # and the key that finds duplicates by number, symbol, issuing body and year
     """
@@ -169,7 +169,7 @@ class DocumentRow:
     sidecar_sha256: str
     page_count: int
     metadata: dict
-    # (number, symbol, issuing body, year) folded, when all are known (pipeline/header/record.py)
+    # (number, symbol, issuing body, year) folded, when all are known (header/record.py)
     duplicate_key: str | None = None
     sidecar_size: int | None = None  # None: archived before migration 6 and not matched since
     withdrawn_at: str | None = None  # set by `sohoa withdraw`: out of search, files kept
