@@ -31,7 +31,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from rapidfuzz.distance import Levenshtein
+from index.analysis import within_one_edit
 
 from index import IndexedDocument, Sort
 from tests.fixtures.search_corpus import PLANTED_BY_KEY, QUERIES, LabelledQuery, background_document
@@ -64,7 +64,7 @@ def _spelling(word: str, spelled: dict[str, str], exact: set[str]) -> str:
     if folded in spelled:
         return spelled[folded]
     if len(folded) >= 4:
-        near = [w for f, w in spelled.items() if len(f) >= 4 and Levenshtein.distance(f, folded) <= 1]
+        near = [w for f, w in spelled.items() if len(f) >= 4 and within_one_edit(f, folded)]
         if near:
             return near[0]
     return word
