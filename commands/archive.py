@@ -141,6 +141,7 @@ def cmd_show(args) -> int:
     from pipeline import withdraw as withdrawal
     from core.archive import ArchiveStore
     from core.catalog import Catalog
+    from core.events import outcome_label, step_label
     from pipeline.header_present import record_lines, show_lines
     from pipeline.header_store import duplicates_of
 
@@ -173,7 +174,9 @@ def cmd_show(args) -> int:
                  "rotation": p.rotation, "skew": p.skew, "blank": p.blank}
                 for p in pages
             ],
-            "events": [{"step": e.step, "outcome": e.outcome, "at": e.at, "detail": e.detail} for e in events],
+            # step and outcome are the stable codes; the labels are what `show` prints
+            "events": [{"step": e.step, "step_label": step_label(e.step), "outcome": e.outcome,
+                        "outcome_label": outcome_label(e.outcome), "at": e.at, "detail": e.detail} for e in events],
         })
         return EXIT_OK
     meta = row.metadata
@@ -193,8 +196,11 @@ def cmd_show(args) -> int:
     if args.record and meta.get("record"):
         print("\n".join(record_lines(meta["record"])))
     print("  Nhật ký xử lý:")
+    width = max((len(step_label(e.step)) for e in events), default=0)
     for event in events:
-        print(f"    {event.at}  {event.step:<9} {event.outcome}")
+        reason = (event.detail or {}).get("reason") if isinstance(event.detail, dict) else None
+        print(f"    {event.at}  {step_label(event.step):<{width}}  {outcome_label(event.outcome)}"
+              + (f" ({reason})" if reason else ""))
     return EXIT_OK
 
 
@@ -238,6 +244,9 @@ def cmd_review(args) -> int:
                 {"field": i.field, "value": i.value, "confidence": i.confidence, "page": i.page, "source": i.source,
                  **({"box": list(i.box)} if i.box else {})}
                 for i in mine]})
+        # Always a last line, as verify and audit end theirs: an empty review is said, not silent.
+        print_json({"summary": {"documents": len({d for d, _, _ in flagged} | {i.document_id for i in items}),
+                                "fields": len(items), "flagged": len(flagged)}})
         return EXIT_OK
     print("\n".join([*review_lines(items, threshold), *flagged_lines(flagged)]))
     return EXIT_OK

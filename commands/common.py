@@ -42,9 +42,48 @@ def error(message: str) -> None:
     print(f"sohoa: lỗi: {message}", file=sys.stderr)
 
 
+def decimal(number: float, places: int = 1) -> str:
+    """A measure as Vietnamese writes it: a decimal comma (0,4 MB), as `review` shows 0,60."""
+    return f"{number:.{places}f}".replace(".", ",")
+
+
 def quoted(value: object) -> str:
     """A value for the clerk: «…», or (trống) for nothing (never Python's None)."""
     return "(trống)" if value is None or value == "" else f"«{value}»"
+
+
+# The system's reasons for a failed file operation, in Vietnamese (strerror is English).
+_OS_REASONS = {
+    "EEXIST": "đã có một tệp cùng tên ở đó", "ENOENT": "không tìm thấy", "ENOTDIR": "một phần đường dẫn là tệp, không phải thư mục",
+    "EISDIR": "là thư mục, không phải tệp", "EACCES": "không có quyền", "EPERM": "không có quyền",
+    "EROFS": "ổ đĩa chỉ đọc", "ENOSPC": "đĩa đầy", "EDQUOT": "hết hạn mức đĩa", "EIO": "lỗi đọc/ghi của ổ đĩa",
+    "ENAMETOOLONG": "tên quá dài", "EBUSY": "đang bận",
+}
+
+
+def os_reason(failure: OSError) -> str:
+    """Why a file operation failed, in words a clerk reads (never Python's `[Errno 17] File exists`)."""
+    import errno
+
+    name = errno.errorcode.get(failure.errno or 0, "")
+    return _OS_REASONS.get(name, f"lỗi hệ thống {name or failure.errno}")
+
+
+def report_folder(option: str | None, what: str) -> Path | None:
+    """The folder `--report`/`--out` names, made now: a file in its way or no right to write
+    there is said in one line before any work, not as a traceback after it."""
+    if not option:
+        return None
+    folder = Path(option).expanduser().absolute()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UserError(f"{folder}: {what} là một tệp, không phải thư mục; hãy chọn thư mục khác") from None
+    except OSError as failure:
+        raise UserError(f"{folder}: không tạo được thư mục {what} ({os_reason(failure)})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"{folder}: không có quyền ghi vào thư mục {what}; hãy chọn thư mục khác")
+    return folder
 
 
 def resolve_home(option: str | None) -> Path:

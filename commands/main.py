@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--record", action="store_true", help="in cả siêu dữ liệu lưu trữ (Thông tư 05/2025)")
 
     review = command("review", "archive:cmd_review", "liệt kê các trường đọc được với độ tin cậy thấp, cần kiểm tra")
-    _json(review, JSON_LINES_HELP)
+    _json(review, "mỗi tài liệu một dòng JSON, rồi dòng tổng kết")
     review.add_argument("--limit", type=positive, metavar="N", help="chỉ N tài liệu đầu (mặc định: tất cả)")
 
     set_field = command("set", "archive:cmd_set", "sửa một trường của tài liệu (ghi nhật ký)")
@@ -219,10 +219,22 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         error("đã dừng theo yêu cầu")
         return 130
+    except BrokenPipeError:
+        raise  # the reader has gone: main() ends quietly
     except Exception as failure:
         said = _known_failure(failure)
         if said is None:
-            raise
+            if args.verbose:  # -v: the whole traceback, for whoever debugs it
+                raise
+            # A bug or an environment fault: one line naming it and where its traceback is,
+            # never a traceback in the clerk's face (the log file keeps it).
+            import logging
+
+            from core.errors import describe
+
+            logging.getLogger("sohoa").exception("unexpected error in %s", args.command)
+            said = (f"{describe(failure)[1]}; chi tiết trong {home_root / 'logs' / 'sohoa.log'} "
+                    "(chạy lại với -v để xem đầy đủ)")
         error(said)
         return EXIT_FAILED
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from pathlib import Path
 
-from commands.common import EXIT_FAILED, EXIT_OK, UserError, open_home, open_search_index, print_json
+from commands.common import (
+    EXIT_FAILED, EXIT_OK, UserError, decimal, open_home, open_search_index, print_json, report_folder,
+)
 from commands.common import error as say_error
 
 
@@ -16,6 +17,7 @@ def cmd_audit(args) -> int:
 
     home = open_home(args)
     home.config()  # a broken config is said before anything is read
+    out = report_folder(args.out, "báo cáo (--out)")
     cycle = audit.load_audit_settings(home.config_path)
     sample = args.sample
     if args.cycle:
@@ -30,14 +32,15 @@ def cmd_audit(args) -> int:
         elif args.verbose:
             print(f"✓ {result.line()}")
 
-    run, reports = audit.audit_home(home, sample=sample, out=Path(args.out) if args.out else None, on_result=said)
+    run, reports = audit.audit_home(home, sample=sample, out=out, on_result=said)
     summary = run.summary()
     if args.json:
         print_json({"summary": summary, "reports": [str(p) for p in reports]})
     else:
         megabytes = summary["bytes_read"] / 1e6
         print(f"Kiểm tra toàn vẹn: {summary['checked']}/{summary['archive_documents']} tài liệu, "
-              f"{summary['passed']} đạt, {summary['failed']} không đạt ({megabytes:.1f} MB, {summary['seconds']:.1f} giây).")
+              f"{summary['passed']} đạt, {summary['failed']} không đạt ({decimal(megabytes)} MB, "
+              f"{decimal(summary['seconds'])} giây).")
         for path in reports:
             print(f"Báo cáo: {path}", file=sys.stderr)
     return EXIT_OK if run.ok else EXIT_FAILED
@@ -76,6 +79,7 @@ def cmd_verify(args) -> int:
 
     home = open_home(args)
     config = home.config()
+    report = report_folder(args.report, "báo cáo (--report)")
     online = args.online or config.verify.online
     policy = VerifyPolicy(tuple(load_trust_roots(config.verify.trust_roots)), online=online)
     started = archive_checks.now()
@@ -107,8 +111,8 @@ def cmd_verify(args) -> int:
         print(f"Đã kiểm tra {summary.checked} tài liệu: {summary.passed} đạt, {summary.failed} không đạt"
               + (f" ({summary.unsigned} chưa ký số)" if summary.unsigned else "")
               + (f"; {len(missing)} mã không có trong kho" if missing else "") + ".")
-    if args.report:
-        for path in verify_report.write_report(Path(args.report), results, metadata, summary):
+    if report:
+        for path in verify_report.write_report(report, results, metadata, summary):
             print(f"Báo cáo: {path}", file=sys.stderr)
     return EXIT_FAILED if summary.failed or missing else EXIT_OK
 

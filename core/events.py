@@ -19,6 +19,11 @@ class Step(enum.StrEnum):
         member.premis = premis
         return member
 
+    @property
+    def label(self) -> str:
+        """The step's name for a person to read (`sohoa show`, reports): `_LABELS` below."""
+        return _LABELS[self]
+
     # One document's intake, in the order ingest writes them.
     RECEIVED = "received", "ingestion start"  # copied into staging and hashed
     LOADED = "loaded", "format identification"  # its pages read, their text and resolution noted
@@ -42,3 +47,55 @@ class Step(enum.StrEnum):
     # Runs over the whole archive (document_id NULL).
     AUDIT_RUN = "audit", "fixity check"
     VERIFY_RUN = "verify_run", "digital signature validation"
+
+
+# What a person reads for each step (`sohoa show`, reports); the stable English value stays the
+# code in the catalog, JSON and CSV. A table beside the enum, not in it: a dict in the class body
+# would become a member.
+_LABELS = {
+    Step.RECEIVED: "nhận tệp",
+    Step.LOADED: "đọc trang",
+    Step.NORMALISED: "chuẩn hóa cho PDF/A",
+    Step.DAMAGED: "tệp hỏng (lưu phần đọc được)",
+    Step.OCR: "nhận dạng chữ (OCR)",
+    Step.HEADER: "đọc phần đầu văn bản",
+    Step.PDFA: "tạo bản PDF/A",
+    Step.SIGNED: "ký số",
+    Step.SIGNATURE_VERIFIED: "kiểm tra chữ ký có sẵn",
+    Step.DUPLICATE: "trùng tài liệu đã có",
+    Step.ARCHIVED: "lưu vào kho",
+    Step.INDEXED: "vào chỉ mục tìm kiếm",
+    Step.CORRECTED: "sửa trường",
+    Step.WITHDRAWN: "rút khỏi kho",
+    Step.REINSTATED: "đưa lại vào kho",
+    Step.FIXITY_CHECK: "kiểm tra toàn vẹn (SHA-256)",
+    Step.VERIFIED: "kiểm tra chữ ký số",
+    Step.TIMESTAMP_RENEWED: "gia hạn dấu thời gian",
+    Step.AUDIT_RUN: "lượt kiểm tra toàn vẹn",
+    Step.VERIFY_RUN: "lượt kiểm tra chữ ký số",
+}
+assert set(_LABELS) == set(Step), "every step needs its Vietnamese label"
+
+# The outcomes the events table holds (ok, skipped, warning, failed; pass/fail from `sohoa audit`).
+OUTCOME_LABELS = {
+    "ok": "xong",
+    "skipped": "bỏ qua",
+    "warning": "cảnh báo",
+    "failed": "lỗi",
+    "error": "lỗi",
+    "pass": "đạt",
+    "fail": "không đạt",
+}
+
+
+def step_label(step: str) -> str:
+    """The Vietnamese name of a step as the events table holds it; an unknown one (a newer
+    version's) is shown as its code rather than hidden."""
+    try:
+        return _LABELS[Step(step)]
+    except ValueError:
+        return step
+
+
+def outcome_label(outcome: str) -> str:
+    return OUTCOME_LABELS.get(outcome, outcome)

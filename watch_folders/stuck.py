@@ -67,6 +67,10 @@ def stuck_in_inbox(inbox: Path, catalog, older_than: float, *, clock=time.time) 
     return sorted(found, key=lambda stuck: -stuck.seconds)
 
 
+# A job's end state as `sohoa status` names it (the watch_jobs code stays in --json).
+_STATE_WORDS = {"done": "đã lưu", "failed": "lỗi", "duplicate": "trùng"}
+
+
 def describe_stuck(stuck: list[StuckFile], running: bool) -> list[str]:
     if not stuck:
         return []
@@ -74,7 +78,7 @@ def describe_stuck(stuck: list[StuckFile], running: bool) -> list[str]:
              + ("" if running else " (dịch vụ không chạy: chạy `sohoa watch` để nhận)")]
     for item in stuck[:SHOWN]:
         if item.job is not None:
-            why = (f"công việc số {item.job} đã xong ({item.state}) nhưng tệp chưa chuyển ra được; "
+            why = (f"công việc số {item.job} đã xong ({_STATE_WORDS.get(item.state, item.state)}) nhưng tệp chưa chuyển ra được; "
                    f"xem logs/sohoa.log, tìm «job={item.job}»")
         elif running:
             why = "chưa nhận được; xem logs/sohoa.log, tìm tên tệp"
