@@ -48,7 +48,10 @@ def decimal(number: float, places: int = 1) -> str:
 
 
 def quoted(value: object) -> str:
-    """A value for the clerk: «…», or (trống) for nothing (never Python's None)."""
+    """A value for the clerk: «…», or (trống) for nothing (never Python's None); a list as
+    `sohoa set` takes it, items between | (never Python's ['a', 'b'])."""
+    if isinstance(value, (list, tuple)):
+        value = " | ".join(str(item) for item in value)
     return "(trống)" if value is None or value == "" else f"«{value}»"
 
 

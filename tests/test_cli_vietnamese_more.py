@@ -140,3 +140,19 @@ def test_status_names_a_stuck_jobs_state_in_vietnamese():
 
     lines = describe_stuck([StuckFile("van-ban-den/a.pdf", 7200, 12, "failed")], running=True)
     assert "công việc số 12 đã xong (lỗi)" in lines[1] and "failed" not in lines[1], lines
+
+
+def test_set_shows_a_list_as_typed_not_as_python(home):
+    root, doc_id = home
+    first = run_sohoa(root, "set", str(doc_id), "keywords=lưu trữ|số hóa", "--by", "kiểm thử")
+    assert first.returncode == 0, first.stderr
+    assert "→ «lưu trữ | số hóa»" in first.stdout and "['" not in first.stdout, first.stdout
+    cleared = run_sohoa(root, "set", str(doc_id), "keywords=", "--by", "kiểm thử")
+    assert "«lưu trữ | số hóa» → (trống)" in cleared.stdout, cleared.stdout
+
+
+def test_an_unknown_code_is_refused_by_the_fields_name_with_the_valid_ones(home):
+    root, doc_id = home
+    done = run_sohoa(root, "set", str(doc_id), "retention=99")
+    assert done.returncode == 1
+    assert "không hợp lệ cho Thời hạn bảo quản (retention): dùng 01 (Vĩnh viễn)" in done.stderr, done.stderr
