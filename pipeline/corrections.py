@@ -83,7 +83,7 @@ def _value(field: str, raw: str):
         raise ValueError(f"số ký hiệu «{raw}» không đúng dạng 268/SGTVT-VP hoặc 30/2020/NĐ-CP")
     if field in CODE_LISTS and raw not in CODE_LISTS[field]:
         allowed = ", ".join(f"{code} ({name})" for code, name in CODE_LISTS[field].items())
-        raise ValueError(f"mã «{raw}» không hợp lệ cho {field}: dùng {allowed}")
+        raise ValueError(f"mã «{raw}» không hợp lệ cho {label(field)} ({field}): dùng {allowed}")
     if field in LIST_FIELDS or field == "keywords":
         return [item.strip() for item in raw.split("|") if item.strip()]
     if field == "number":
