@@ -14,7 +14,7 @@ read by sohoa's OCR) are printed too, their development and held-out files apart
 held-out four were never used to change the reader, except that their issuing body is the
 development files' own (a change made for it was measured on them: git show d9ea43c).
 
-Reference, from the same run: the reader it replaced (pipeline.metadata.find_document_number
+Reference, from the same run: the reader it replaced (header.number_line.find_document_number
 on the flat OCR text, which read the number only) for the number, and the OCR time per
 document (the OCR pool's wall time over the documents) for the extraction time.
 
@@ -51,7 +51,7 @@ from ocr.pages import PageJob, ocr_page  # noqa: E402
 from core.ocr_results import OcrPage  # noqa: E402
 from header import read_header  # noqa: E402
 from header.record import RecordDefaults  # noqa: E402
-from pipeline.metadata import find_document_number  # noqa: E402
+from header.number_line import find_document_number  # noqa: E402
 from tests.fixtures import documents_labelled as labelled  # noqa: E402
 
 # Field -> target exact-match share (summary: the character error rate ceiling).
@@ -225,7 +225,7 @@ def print_table(results: dict[str, dict], ocr_seconds: dict[str, float | None], 
         new = result["accuracy"]["number"]
         ratio = f"{new / old:.2f}×" if old else "∞"
         print(f"  {rendering:15} number: header reader {100 * new:.1f} % vs the `Số:` regex it replaces "
-              f"(pipeline.metadata) {100 * old:.1f} % — ratio {ratio}")
+              f"(header.number_line) {100 * old:.1f} % — ratio {ratio}")
         seconds = ocr_seconds.get(rendering.split(" ", 1)[0])
         if seconds:
             print(f"  {rendering:15} time: extraction {result['ms_mean']:.1f} ms vs OCR {1000 * seconds:.0f} ms "

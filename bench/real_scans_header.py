@@ -48,7 +48,7 @@ from ocr.tesseract import ocr_image_file  # noqa: E402
 from header import DocumentHeader, HeaderField, read_header  # noqa: E402
 from header.pdfwords import text_layer_page  # noqa: E402
 from header.record import RecordDefaults  # noqa: E402
-from pipeline.metadata import find_document_number  # noqa: E402
+from header.number_line import find_document_number  # noqa: E402
 from tests.fixtures import realscans_labels as labels  # noqa: E402
 
 SCANS = ROOT.parent / "shared" / "realscans"

@@ -28,6 +28,7 @@ from header.readers import (
     read_date,
     read_marks,
     read_number,
+    read_number_line,
     read_recipients,
     read_signer,
     read_type_and_summary,
@@ -54,6 +55,8 @@ def read_header(pages: Sequence[OcrPage | None]) -> DocumentHeader:
     heading, heading_type, heading_factor = find_heading(header)
     bodies = [_value(fields, "issuing_body"), _value(fields, "parent_body")]
     fields.update(read_number(header, heading_type, bodies))
+    if "number" not in fields:  # no `Số:` row found: a `Số:` line above the body, if any
+        fields.update(read_number_line("\n".join(page.text for _, page in readable)))
     fields.update(read_type_and_summary(header, heading, heading_type, heading_factor, _value(fields, "symbol")))
     fields.update(read_addressees(header))
 

@@ -21,6 +21,7 @@ from header.layout import (
     is_number_label,
     is_recipients_label,
 )
+from header.number_line import find_document_number
 from header.text import (
     as_digits,
     edit_distance,
@@ -137,6 +138,24 @@ def read_number(zones: HeaderZones, heading_type: str | None, bodies: Sequence[s
     }
     if year:
         fields["number_year"] = _field(year, words, row.page, factor)
+    return fields
+
+
+def read_number_line(text: str) -> Fields:
+    """Without a `Số:` row in the header's columns (a page whose layout was not found), the
+    number from a `Số:` line that starts a line above the body (header.number_line), split
+    into its parts like a row's; not located on the page, so FALLBACK confidence and no box."""
+    number = find_document_number(text, header_only=True)
+    if number is None:
+        return {}
+    parts = number.split("/")
+    year = parts[1] if len(parts) >= 3 and re.fullmatch(r"\d{4}", parts[1]) else None
+    fields = {"number": HeaderField(number, FALLBACK, None, None, number)}
+    if parts[0].isdigit():
+        fields["serial"] = HeaderField(parts[0], FALLBACK, None, None)
+    fields["symbol"] = HeaderField("/".join(parts[2:] if year else parts[1:]), FALLBACK, None, None)
+    if year:
+        fields["number_year"] = HeaderField(year, FALLBACK, None, None)
     return fields
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from core.errors import SohoaError
 from core.events import Step
+from core.record_metadata import RecordMetadata
 
 # Bumped whenever what is indexed, or how it is analysed, changes. An index written with
 # another version is rebuilt from the catalog (see index.store and index.rebuild).
@@ -47,32 +48,34 @@ class IndexedDocument:
 
     @classmethod
     def from_record(
-        cls, doc_id: int, metadata: Mapping[str, object], page_texts: Sequence[str]
+        cls, doc_id: int, metadata: Mapping[str, object] | RecordMetadata, page_texts: Sequence[str],
+        signature_status: str | None = None,
     ) -> IndexedDocument:
-        """Build the index entry of a catalog record: its metadata dict and page texts.
+        """Build the index entry of a catalog record: its metadata and page texts.
 
-        The one place that decides which metadata keys the index reads, so ingest and
-        reindex cannot disagree. Unknown or malformed values are left out, never fatal.
+        The one place that decides which metadata the index reads, so ingest and reindex
+        cannot disagree; it reads the typed record (core.record_metadata), whose keys are
+        the ones ingest and `sohoa set` write. Malformed values are left out, never fatal.
         """
+        record = metadata if isinstance(metadata, RecordMetadata) else RecordMetadata.from_mapping(metadata)
         pages = tuple(page_texts)
         return cls(
             doc_id=doc_id,
             text="\n\n".join(pages),
-            number=_text(metadata.get("number")),
-            # The summary once the header reader provides it; the file name until then.
-            title=_text(metadata.get("summary")) or _text(metadata.get("title")),
-            issue_date=_date(metadata.get("issue_date") or metadata.get("date")),
-            doc_type=_text(metadata.get("doc_type") or metadata.get("type")),
-            issuing_body=_text(metadata.get("issuing_body")),
-            profile=_text(metadata.get("profile")),
-            signature_status=_signature_status(metadata),
+            number=_text(record.number),
+            title=record.display_title,
+            issue_date=record.date,
+            doc_type=_text(record.doc_type),
+            issuing_body=_text(record.issuing_body),
+            profile=_text(record.profile),
+            signature_status=_text(signature_status) or _text(record.extra.get("signature_status")),
             pages=pages,
         )
 
 
 def index_entry(
     doc_id: int,
-    metadata: Mapping[str, object],
+    metadata: Mapping[str, object] | RecordMetadata,
     page_texts: Sequence[str],
     events: Iterable[tuple[str, str]],
 ) -> IndexedDocument:
@@ -83,9 +86,7 @@ def index_entry(
     entry written by one is exactly what the others expect. The signature status is not
     part of the metadata: it comes from the audit trail, which every caller has.
     """
-    return IndexedDocument.from_record(
-        doc_id, {"signature_status": signature_status_of(events), **metadata}, page_texts
-    )
+    return IndexedDocument.from_record(doc_id, metadata, page_texts, signature_status_of(events))
 
 
 def signature_status_of(events: Iterable[tuple[str, str]]) -> str | None:
@@ -104,24 +105,6 @@ def signature_status_of(events: Iterable[tuple[str, str]]) -> str | None:
 
 def _text(value: object) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
-
-
-def _date(value: object) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def _signature_status(metadata: Mapping[str, object]) -> str | None:
-    value = metadata.get("signature_status")
-    if value is None and isinstance(metadata.get("signature"), Mapping):
-        value = metadata["signature"].get("status")  # type: ignore[union-attr]
-    return _text(value)
 
 
 class Sort(enum.Enum):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from core.clock import in_vietnam, now_text
 from core.events import Step
+from core.record_metadata import RecordMetadata, SignatureLevel
 from index import SearchIndex, index_entry
 from core.catalog import Catalog, DocumentRow, Event
 from core.durable import fsync_dir, sha256_file, write_bytes_durably
@@ -184,12 +185,26 @@ def csv_text(results: list[RecordVerdict]) -> str:
 
 
 def renewal_candidates(catalog: Catalog) -> list[int]:
-    """Records the pipeline signed at B-LTA (received originals are never rewritten)."""
-    # The level is inside the event's JSON detail: read in Python, the same on every database.
+    """Records the pipeline signed at B-LTA (received originals are never rewritten: their
+    verdict is a `signature_verified` event, never `signed`).
+
+    The level is the record's typed `signature_level` (core.record_metadata), which ingest
+    writes; a record archived before that field has its level only in its `signed` event,
+    parsed as the same SignatureLevel. The typed field wins where both are known."""
     rows = catalog.read("SELECT document_id, detail FROM events WHERE step = ? AND outcome = 'ok'"
-                        " AND detail LIKE ? ORDER BY document_id", (Step.SIGNED, "%PAdES B-LTA%"))
-    return sorted({int(r["document_id"]) for r in rows
-                   if r["document_id"] is not None and json.loads(r["detail"]).get("level") == "PAdES B-LTA"})
+                        " AND document_id IS NOT NULL ORDER BY document_id", (Step.SIGNED,))
+    signed = {int(r["document_id"]): _event_level(r["detail"]) for r in rows}
+    documents = catalog.get_many(sorted(signed))
+    return [document_id for document_id, row in documents.items()
+            if (RecordMetadata.from_mapping(row.metadata).level or signed[document_id]) is SignatureLevel.B_LTA]
+
+
+def _event_level(detail: str | None) -> SignatureLevel | None:
+    try:
+        found = json.loads(detail) if detail else None
+    except ValueError:
+        return None
+    return SignatureLevel.parse(found.get("level")) if isinstance(found, dict) else None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from core.clock import now_text
 from core.errors import SohoaError
 from core.events import Step
+from core.record_metadata import RecordMetadata
 from index import SearchIndex, index_entry
 from core.archive import ArchiveStore
 from core.catalog import Catalog, Event
@@ -131,7 +132,7 @@ def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catal
     row = catalog.get(document_id)
     if row is None:
         raise CorrectionError(f"không có tài liệu mã {document_id}")
-    metadata = json.loads(json.dumps(row.metadata))
+    metadata = RecordMetadata.from_mapping(row.metadata).as_dict()  # a copy, changed below
     changes: list[Correction] = []
     for assignment in assignments:
         field, raw = parse_assignment(assignment)
@@ -163,8 +164,10 @@ def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catal
             metadata.pop("duplicate_of", None)
             if duplicates:
                 metadata["duplicate_of"] = duplicates
+            stored = RecordMetadata.from_mapping(metadata)
+            metadata = stored.as_dict()
             sidecar = _new_sidecar(old_sidecar, metadata, events)
-            Catalog.update_document(db, document_id, metadata_json=json.dumps(metadata, ensure_ascii=False),
+            Catalog.update_document(db, document_id, metadata_json=stored.to_json(),
                                     duplicate_key=key, sidecar_sha256=hashlib.sha256(sidecar).hexdigest(),
                                     sidecar_size=len(sidecar))
             store_fields(db, document_id, metadata)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.catalog import Catalog
+from core.record_metadata import RecordMetadata
 from header.fields import FIELD_NAMES, REQUIRED
 from header.record import RecordDefaults, archival_record, duplicate_key
 
@@ -67,8 +68,9 @@ def complete_record(db, document_id: int, metadata: dict, *, defaults: RecordDef
         metadata["duplicate_of"] = duplicates
     metadata["record"] = archival_record(metadata, document_id=document_id, defaults=defaults,
                                          language=language, process_link=process_link)
-    Catalog.update_document(db, document_id, metadata_json=json.dumps(metadata, ensure_ascii=False),
-                            duplicate_key=key)
+    stored = RecordMetadata.from_mapping(metadata)
+    Catalog.update_document(db, document_id, metadata_json=stored.to_json(), duplicate_key=key)
+    metadata = stored.as_dict()
     store_fields(db, document_id, metadata)
     return metadata
 
@@ -125,9 +127,9 @@ def flagged_documents(catalog: Catalog, limit: int | None = None) -> list[tuple[
     ).order_by("id").values_list("id", "original_name", "metadata_json")
     flagged = []
     for document_id, original_name, metadata_json in candidates.iterator():
-        reasons = json.loads(metadata_json).get("needs_review")
+        reasons = RecordMetadata.from_json(metadata_json).needs_review
         if reasons is not None:
-            flagged.append((int(document_id), original_name, reasons))
+            flagged.append((int(document_id), original_name, list(reasons)))
             if limit and len(flagged) >= limit:
                 break
     return flagged

@@ -29,6 +29,7 @@ import pikepdf
 
 from core import clock
 from core.events import Step
+from core.record_metadata import RecordMetadata, SignatureLevel
 from core.testpoints import pause_point
 from index import SearchIndex
 from ocr.cpus import available_cpus
@@ -53,7 +54,6 @@ from header import DocumentHeader, read_header
 from header.pdfwords import text_layer_page
 from header.record import header_metadata, xmp_schema
 from pipeline.header_store import complete_record
-from pipeline.metadata import find_document_number
 from pipeline.staging import clean_stale_staging, staging_prefix
 from signing.pdfa import check_signed_pdfa
 from signing.sign import AgencySigner, load_trust_roots, open_agency_signer, sign_file
@@ -387,12 +387,11 @@ def _metadata(job: Job) -> dict:
 
 
 def _found_metadata(job: Job) -> dict:
-    text = "\n".join(job.page_texts)
     return {
         "title": _source_name(job),
-        # the header reader's number only; without a number row, a `Số:` line above the body
-        "number": None if job.header is not None and "number" in job.header.fields
-        else find_document_number(text, header_only=True),
+        # The header reader's number (its `Số:` row, else a `Số:` line above the body): the
+        # one reader, whose number the PDF/A's XMP holds too. Null when it found none.
+        "number": None,
         "language": job.config.language,
         "agency": job.config.agency_name,
         "page_count": len(job.page_dpis),
@@ -404,7 +403,15 @@ def _found_metadata(job: Job) -> dict:
         **{k: v for k, v in _header_metadata(job).items() if k != "number" or v},
         **_input_changes(job),
         **_review_flags(job),
+        **_signature_level(job),
     }
+
+
+def _signature_level(job: Job) -> dict:
+    """The agency's PAdES level, typed (what timestamp renewal selects on); absent when the
+    pipeline did not sign (signing off, or a received signed original kept as it came)."""
+    level = SignatureLevel.parse((job.signature or {}).get("level"))
+    return {"signature_level": level.value} if level and not (job.signature or {}).get("received_signed") else {}
 
 
 def _input_changes(job: Job) -> dict:
@@ -506,7 +513,7 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
                 "sidecar_file": files.sidecar_file,
                 "sidecar_sha256": "",
                 "page_count": len(pages),
-                "metadata_json": json.dumps(metadata, ensure_ascii=False),
+                "metadata_json": RecordMetadata.from_mapping(metadata).to_json(),
             })
             # The Thông tư 05 record and the duplicate check need the document's number.
             metadata = complete_record(db, document_id, metadata, defaults=job.config.records,

@@ -11,9 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from core.durable import write_bytes_durably
+from core.record_metadata import RecordMetadata
 from pipeline.archive_checks import RecordVerdict, RunSummary
 from signing.verify import TEST_SIGNATURE_LABEL
 
@@ -29,9 +31,10 @@ COLUMNS = ("Mã tài liệu", "Tên tệp", "Số ký hiệu", "Ngày ban hành"
            "Người ký", "Loại chữ ký", "Thời điểm ký", "Thu hồi", "Vấn đề", "Cảnh báo")
 
 
-def document_fields(metadata: dict) -> dict:
+def document_fields(metadata: Mapping) -> dict:
     """The document's number, date and summary as `sohoa show --json` has them."""
-    return {key: metadata.get(key) or "" for key in ("number", "issue_date", "summary")}
+    record = RecordMetadata.from_mapping(metadata)
+    return {"number": record.number or "", "issue_date": record.issue_date or "", "summary": record.summary or ""}
 
 
 def vn_date(iso: str) -> str:

@@ -288,8 +288,8 @@ def test_from_record_reads_the_metadata_keys() -> None:
         12,
         {"title": "công-văn-268.pdf", "number": "268/SGTVT-VP", "issue_date": "2018-03-02",
          "doc_type": "Công văn", "issuing_body": "Sở Giao thông vận tải", "profile": "van-ban-den",
-         "signature": {"status": "signed"}, "agency": "Lưu trữ lịch sử tỉnh"},
-        ["trang một", "trang hai"],
+         "agency": "Lưu trữ lịch sử tỉnh"},
+        ["trang một", "trang hai"], "signed",
     )
     assert doc.doc_id == 12 and doc.text == "trang một\n\ntrang hai"
     assert doc.pages == ("trang một", "trang hai")
@@ -298,7 +298,7 @@ def test_from_record_reads_the_metadata_keys() -> None:
     assert (doc.profile, doc.signature_status) == ("van-ban-den", "signed")
     # A summary, once known, is the title; odd values are left out rather than fatal.
     other = IndexedDocument.from_record(
-        13, {"title": "a.pdf", "summary": "V/v lịch nghỉ Tết", "date": "không rõ", "number": 5}, [])
+        13, {"title": "a.pdf", "summary": "V/v lịch nghỉ Tết", "issue_date": "không rõ", "number": 5}, [])
     assert (other.title, other.issue_date, other.number) == ("V/v lịch nghỉ Tết", None, None)
 
 

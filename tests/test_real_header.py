@@ -24,7 +24,7 @@ from ocr.pages import PageJob, ocr_page
 from core.pdf.pages import image_dpi
 from header import read_header
 from header.pdfwords import text_layer_page
-from pipeline.metadata import find_document_number
+from header.number_line import find_document_number
 from tests.fixtures import documents_labelled as labelled
 from tests.fixtures import realscans_labels as labels
 from tests.fixtures import scans

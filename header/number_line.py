@@ -1,9 +1,10 @@
-"""The metadata known so far about a document, read from its text.
+"""The document's number and symbol (số ký hiệu) from a `Số:` line in flat text, tolerant of
+the OCR damage seen most (`S6:`, `Sô:`, `So:`).
 
-The document's number and symbol (số ký hiệu) from the `Số:` line in flat text, tolerant of
-the OCR damage seen most (`S6:`, `Sô:`, `So:`). The header reader (header) reads the
-number and every other field from the words' positions; this remains the fallback for pages it
-cannot read, and the reference bench/extraction.py compares it with.
+The header reader's own fallback (header.read_header): it reads the number from the words'
+positions in the `Số:` row, and only when no such row was found does it look for a `Số:` line
+here. One reader, so the catalog and the PDF/A's XMP hold the same number; bench/extraction.py
+also compares the header reader with this line reader alone.
 """
 
 from __future__ import annotations
