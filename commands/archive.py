@@ -142,6 +142,8 @@ def cmd_show(args) -> int:
     from core.archive import ArchiveStore
     from core.catalog import Catalog
     from core.events import outcome_label, step_label
+    from core.record_metadata import RecordMetadata
+    from pipeline import corrections
     from pipeline.header_present import record_lines, show_lines
     from pipeline.header_store import duplicates_of
 
@@ -176,16 +178,16 @@ def cmd_show(args) -> int:
             ],
             # step and outcome are the stable codes; the labels are what `show` prints
             "events": [{"step": e.step, "step_label": step_label(e.step), "outcome": e.outcome,
-                        "outcome_label": outcome_label(e.outcome), "at": e.at, "detail": e.detail} for e in events],
+                        "outcome_label": outcome_label(e.outcome, e.step), "at": e.at, "detail": e.detail} for e in events],
         })
         return EXIT_OK
-    meta = row.metadata
+    meta = RecordMetadata.from_mapping(row.metadata)
     print(f"Tài liệu mã {row.id}: {row.original_name}")
     if withdrawn:
         print(f"  ĐÃ RÚT KHỎI KHO lúc {withdrawn.at} — lý do: {withdrawn.reason}"
               + (f" ({withdrawn.by})" if withdrawn.by else "") + "; không còn trong kết quả tìm kiếm, tệp vẫn lưu")
-    print(f"  Số ký hiệu: {meta.get('number') or '(chưa đọc được)'}")
-    print("\n".join(show_lines(meta, duplicates)))
+    print(f"  Số ký hiệu: {meta.number or '(chưa đọc được)'}")
+    print("\n".join(show_lines(meta.as_dict(), duplicates)))
     print(f"  Số trang:   {row.page_count}")
     print(f"  Nguồn chữ:  {_text_sources_line(pages)}")
     print(f"  Nhận lúc:   {row.received_at}")
@@ -193,13 +195,16 @@ def cmd_show(args) -> int:
     print(f"              SHA-256 {row.pdfa_sha256}")
     print(f"  Bản gốc:    {archive.path(row.original_file)}")
     print(f"              SHA-256 {row.original_sha256}")
-    if args.record and meta.get("record"):
-        print("\n".join(record_lines(meta["record"])))
+    if args.record and meta.record:
+        print("\n".join(record_lines(meta.record)))
     print("  Nhật ký xử lý:")
     width = max((len(step_label(e.step)) for e in events), default=0)
     for event in events:
-        reason = (event.detail or {}).get("reason") if isinstance(event.detail, dict) else None
-        print(f"    {event.at}  {step_label(event.step):<{width}}  {outcome_label(event.outcome)}"
+        detail = event.detail if isinstance(event.detail, dict) else {}
+        # why a step was skipped, or which field a correction changed (and who changed it)
+        reason = detail.get("reason") or (
+            f"{corrections.label(detail['field'])}, {detail.get('by') or '?'}" if detail.get("field") else None)
+        print(f"    {event.at}  {step_label(event.step):<{width}}  {outcome_label(event.outcome, event.step)}"
               + (f" ({reason})" if reason else ""))
     return EXIT_OK
 

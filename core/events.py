@@ -81,7 +81,7 @@ OUTCOME_LABELS = {
     "ok": "xong",
     "skipped": "bỏ qua",
     "warning": "cảnh báo",
-    "failed": "lỗi",
+    "failed": "không đạt",  # mostly checks (a signature, a verification run)
     "error": "lỗi",
     "pass": "đạt",
     "fail": "không đạt",
@@ -97,5 +97,11 @@ def step_label(step: str) -> str:
         return step
 
 
-def outcome_label(outcome: str) -> str:
+# Checks pass or fail: their "ok" reads "đạt" (passed), not "xong" (done).
+_CHECKS = {Step.SIGNATURE_VERIFIED, Step.VERIFIED, Step.VERIFY_RUN, Step.FIXITY_CHECK, Step.AUDIT_RUN}
+
+
+def outcome_label(outcome: str, step: str | None = None) -> str:
+    if outcome == "ok" and step in _CHECKS:
+        return OUTCOME_LABELS["pass"]
     return OUTCOME_LABELS.get(outcome, outcome)

@@ -39,6 +39,7 @@ def test_every_step_and_outcome_has_a_vietnamese_label():
     for step in Step:
         assert step.label != str(step) and step_label(str(step)) == step.label, step
     assert outcome_label("ok") == "xong" and outcome_label("fail") == "không đạt"
+    assert outcome_label("ok", "verified") == "đạt" and outcome_label("failed", "verified") == "không đạt"
     assert all(label not in OUTCOME_LABELS for label in OUTCOME_LABELS.values())
     assert step_label("a-newer-step") == "a-newer-step"  # shown as it is rather than hidden
 
@@ -156,3 +157,13 @@ def test_an_unknown_code_is_refused_by_the_fields_name_with_the_valid_ones(home)
     done = run_sohoa(root, "set", str(doc_id), "retention=99")
     assert done.returncode == 1
     assert "không hợp lệ cho Thời hạn bảo quản (retention): dùng 01 (Vĩnh viễn)" in done.stderr, done.stderr
+
+
+def test_show_says_which_field_a_correction_changed_and_a_checks_verdict(home):
+    root, doc_id = home
+    assert run_sohoa(root, "set", str(doc_id), "place=Thành phố Vị Thanh", "--by", "Nguyễn Văn A").returncode == 0
+    assert run_sohoa(root, "verify", str(doc_id)).returncode == 0
+    trail = run_sohoa(root, "show", str(doc_id)).stdout.split("Nhật ký xử lý:")[1]
+    assert "sửa trường" in trail and "(Địa danh, Nguyễn Văn A)" in trail, trail
+    (verified,) = [line for line in trail.splitlines() if "kiểm tra chữ ký số" in line]
+    assert verified.rstrip().endswith("đạt"), verified
