@@ -190,3 +190,11 @@ def test_a_b_lta_record_carries_its_typed_level(tmp_path: Path, pki) -> None:
     assert record.level is SignatureLevel.B_LTA
     with Catalog(home / "catalog.sqlite") as catalog:
         assert renewal_candidates(catalog) == [document_id]
+
+
+def test_show_prints_the_typed_number_and_record(archived) -> None:
+    home, ids = archived
+    shown = run_sohoa(home, "show", str(ids[2]), "--record")
+    assert shown.returncode == 0, shown.stderr
+    assert "Số ký hiệu: 30/2020/NĐ-CP" in shown.stdout
+    assert "Thông tư 05/2025" in shown.stdout and "Mã định danh tài liệu" in shown.stdout
