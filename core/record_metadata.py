@@ -65,6 +65,10 @@ KINDS = _kind(
     needs_review=_TEXTS,  # junk archived all the same, with the reasons
     # a watch profile's defaults and the job that brought the file
     profile=_TEXT, register=_TEXT, intake=_MAP,
+    # Thông tư 05 codes and notes given before the record is made (a profile, [metadata]):
+    # header/record.py archival_record takes them over its defaults
+    retention=_TEXT, access_mode=_TEXT, reliability=_TEXT, physical_state=_TEXT, information_code=_TEXT,
+    annotations=_TEXT, backup_mode=_TEXT, backup_state=_TEXT, notes=_TEXT,
     # the agency's signature level, written at ingest: what timestamp renewal selects on
     signature_level=_TEXT,
     # the catalog's own
@@ -130,6 +134,15 @@ class RecordMetadata:
     profile: str | None = None
     register: str | None = None
     intake: Mapping[str, Any] | None = None
+    retention: str | None = None
+    access_mode: str | None = None
+    reliability: str | None = None
+    physical_state: str | None = None
+    information_code: str | None = None
+    annotations: str | None = None
+    backup_mode: str | None = None
+    backup_state: str | None = None
+    notes: str | None = None
     signature_level: str | None = None
     duplicate_of: tuple[int, ...] | None = None
     record: Mapping[str, Any] | None = None

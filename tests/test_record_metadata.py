@@ -102,6 +102,19 @@ def test_unknown_keys_odd_values_and_nulls_are_kept_and_text_is_nfc() -> None:
     assert "title" not in record.with_values(title=None).as_dict()
 
 
+def test_every_key_has_one_typed_field_and_a_profiles_codes_are_typed() -> None:
+    from dataclasses import fields
+
+    from core.record_metadata import KINDS
+
+    assert [f.name for f in fields(RecordMetadata)][:-2] == list(KINDS)
+    record = RecordMetadata.from_mapping({"profile": "van-ban-den", "register": "Sổ văn bản đến", "reliability": "02",
+                                          "intake": {"job": 7}})
+    assert (record.profile, record.register, record.reliability, record.intake) == (
+        "van-ban-den", "Sổ văn bản đến", "02", {"job": 7})
+    assert record.extra == {}
+
+
 def test_signature_level_is_parsed_never_matched_as_text() -> None:
     assert SignatureLevel.parse("PAdES B-LTA") is SignatureLevel.B_LTA is SignatureLevel.parse("B-LTA")
     assert SignatureLevel.parse("not PAdES B-LTA") is None and SignatureLevel.parse(None) is None
