@@ -78,6 +78,17 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(EXIT_USAGE, f"sohoa: lỗi: {message} (xem `{self.prog} --help`)\n")
 
+    def parse_args(self, args=None, namespace=None):
+        # argparse says an unknown option from the top parser (`sohoa --help`): point at the
+        # help of the command it was given to instead (`sohoa status --help`).
+        known, extras = self.parse_known_args(args, namespace)
+        if extras:
+            words = [getattr(known, name, None) for name in ("command", "agency_command", "timestamp_command")]
+            where = " ".join([self.prog, *(word for word in words if word)])
+            self.exit(EXIT_USAGE, f"sohoa: lỗi: {translate('unrecognized arguments: %s') % ' '.join(extras)} "
+                                  f"(xem `{where} --help`)\n")
+        return known
+
 
 def positive(text: str) -> int:
     """argparse type: a whole number from 1 up (a batch of 0 documents once emptied the live

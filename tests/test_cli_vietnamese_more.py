@@ -167,3 +167,16 @@ def test_show_says_which_field_a_correction_changed_and_a_checks_verdict(home):
     assert "sửa trường" in trail and "(Địa danh, Nguyễn Văn A)" in trail, trail
     (verified,) = [line for line in trail.splitlines() if "kiểm tra chữ ký số" in line]
     assert verified.rstrip().endswith("đạt"), verified
+
+
+@pytest.mark.parametrize("arguments, where", [
+    (["status", "--bogus"], "sohoa status --help"),
+    (["show", "1", "2"], "sohoa show --help"),
+    (["timestamp", "renew", "--x"], "sohoa timestamp renew --help"),
+])
+def test_an_unknown_option_points_at_its_commands_help(home, arguments, where):
+    root, _ = home
+    done = run_sohoa(root, *arguments)
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("sohoa: lỗi: không hiểu tham số: ") and line.endswith(f"(xem `{where}`)"), line
