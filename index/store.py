@@ -74,7 +74,7 @@ def engine_class(engine: str):
 
         return WhooshIndex
     raise SearchIndexError(
-        f"bộ máy tìm kiếm không hợp lệ {engine!r} ([index] engine trong config.toml); "
+        f"bộ máy tìm kiếm không hợp lệ «{engine}» ([index] engine trong config.toml); "
         f"chọn một trong: {', '.join(ENGINES)}"
     )
 

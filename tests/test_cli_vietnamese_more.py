@@ -180,3 +180,23 @@ def test_an_unknown_option_points_at_its_commands_help(home, arguments, where):
     assert done.returncode == 2 and done.stdout == ""
     (line,) = done.stderr.splitlines()
     assert line.startswith("sohoa: lỗi: không hiểu tham số: ") and line.endswith(f"(xem `{where}`)"), line
+
+
+@pytest.mark.parametrize("damage, said", [
+    ("\n[[[\n", "cấu hình sai cú pháp TOML ở dòng "),
+    ('\n[index]\nengine = "lucene"\n', "bộ máy tìm kiếm không hợp lệ «lucene»"),
+])
+def test_a_broken_config_is_said_in_vietnamese(tmp_path, damage, said):
+    root = tmp_path / "sohoa-data"
+    assert run_sohoa(root, "init").returncode == 0
+    config = root / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    if "engine" in damage:  # the setting replaced, not given twice (a TOML error of its own)
+        text = text.replace('engine = "tantivy"', 'engine = "lucene"')
+        damage = ""
+    config.write_text(text + damage, encoding="utf-8")
+    done = run_sohoa(root, "search", "kho")
+    assert done.returncode != 0
+    (line,) = done.stderr.splitlines()
+    assert said in line, line
+    assert "'" not in line and "Invalid" not in line and " at line " not in line, line

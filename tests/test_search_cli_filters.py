@@ -200,7 +200,7 @@ def test_unknown_engine_in_the_config_is_one_clear_line(planted_home: Path, tmp_
     done = run_sohoa(home, "search", "văn bản")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        "sohoa: lỗi: bộ máy tìm kiếm không hợp lệ 'lucene' ([index] engine trong config.toml); "
+        "sohoa: lỗi: bộ máy tìm kiếm không hợp lệ «lucene» ([index] engine trong config.toml); "
         "chọn một trong: tantivy, whoosh"]
 
 
