@@ -9,17 +9,13 @@ desk busy (the way the adversarial run won 6 times out of 6)."""
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import io
 import os
 import queue
 import re
-import select
 import shutil
 import stat
-import struct
-import threading
 import uuid
 from pathlib import Path
 
@@ -28,7 +24,7 @@ import pytest
 from pipeline.home import Home
 from tests.conftest import run_sohoa
 from tests.test_watch_support import (
-    Service, big_pdf, jobs, jobs_for, jpeg_bytes, make_home, query, tiny_scan, wait_for, wait_settled,
+    Service, pause_at, wait_paused, big_pdf, jobs, jobs_for, jpeg_bytes, make_home, query, tiny_scan, wait_for, wait_settled,
     tmpfs_mounted,
 )
 from watch_folders.desk import Desk
@@ -295,46 +291,7 @@ def test_a_scan_saved_over_one_in_progress_is_archived_as_a_new_job(tmp_path, fr
 # -- point 1 against the running service ----------------------------------------------------------
 
 
-class CloseWatcher(threading.Thread):
-    """inotify on one folder: when a file named `name` is closed without having been
-    written (the service's completeness check reading it), run `action` at once."""
-
-    IN_CLOSE_NOWRITE = 0x10
-
-    def __init__(self, folder: Path):
-        super().__init__(daemon=True)
-        self.libc = ctypes.CDLL(None, use_errno=True)
-        self.fd = self.libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK)
-        assert self.fd >= 0
-        assert self.libc.inotify_add_watch(self.fd, os.fsencode(folder), self.IN_CLOSE_NOWRITE) >= 0
-        self.actions: dict[bytes, callable] = {}
-        self.fired: list[str] = []
-        self.stopping = threading.Event()
-
-    def on_close(self, name: str, action) -> None:
-        self.actions[os.fsencode(name)] = action
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            if not select.select([self.fd], [], [], 0.1)[0]:
-                continue
-            data = os.read(self.fd, 65536)
-            while data:
-                _, mask, _, length = struct.unpack_from("iIII", data)
-                name = data[16:16 + length].rstrip(b"\0")
-                data = data[16 + length:]
-                action = self.actions.pop(name, None)
-                if action is not None:
-                    action()
-                    self.fired.append(os.fsdecode(name))
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join()
-        os.close(self.fd)
-
-
-def test_a_decoy_swapped_for_a_link_at_its_close_event_is_never_read(tmp_path, fresh_home):
+def test_a_decoy_swapped_for_a_link_between_its_check_and_its_take_is_never_read(tmp_path, fresh_home):
     home = fresh_home
     secrets = [secret_file(tmp_path, variant) for variant in (31, 32, 33)]
     folder = home / "inbox" / "van-ban-den"
@@ -345,42 +302,43 @@ def test_a_decoy_swapped_for_a_link_at_its_close_event_is_never_read(tmp_path, f
     os.symlink(secrets[0], home / "inbox" / "ngoài-hồ-sơ.jpg")
     os.mkfifo(folder / "ống.jpg")
     control = tiny_scan(folder / "thật.jpg", variant=3).read_bytes()
-    watcher = CloseWatcher(folder)
-    watcher.start()
     won = 0
-    try:
-        with Service(home) as service:
-            wait_settled(home, 1)
-            for attempt, secret in enumerate(secrets):
-                # Filler files outside any profile are walked and taken before the decoy in
-                # the same round: between the decoy's check and its take, the desk is busy.
-                decoy_name = f"mồi-{attempt}.jpg"
-                fillers = []
-                for number in range(40):
-                    filler = home / "inbox" / f".độn-{attempt}-{number}.bin"
-                    filler.write_bytes(os.urandom(64))
-                    fillers.append(filler)
-                decoy = folder / f".{decoy_name}"
-                decoy.write_bytes(jpeg_shaped(len(secret.read_bytes())))
-                os.utime(decoy, ns=(MTIME, MTIME))
-                link = link_for(decoy, secret)
-                watcher.on_close(decoy_name, lambda link=link, name=decoy_name: os.replace(link, folder / name))
-                for filler in fillers:
-                    os.rename(filler, filler.with_name(filler.name[1:]))
-                os.rename(decoy, folder / decoy_name)
-                wait_for(lambda: f"event=not-taken file=van-ban-den/{decoy_name}" in service.log()
-                         or jobs_for(home, f"van-ban-den/{decoy_name}"), 60, "the decoy to be looked at")
-                if f"event=not-taken file=van-ban-den/{decoy_name}" in service.log():
-                    won += 1  # the swap came between the check and the take: the attack was real
-                    assert os.path.islink(folder / decoy_name)
-                wait_for(lambda: len(jobs(home)) >= 1 + 40 * (attempt + 1), 60, "the fillers to be taken")
-                wait_settled(home, len(jobs(home)))
-            assert service.process.poll() is None
-            output = service.output()
-    finally:
-        watcher.stop()
+    # The service holds each decoy between its check and its take (a pause point), so the
+    # swap lands in that window on a machine of any speed.
+    pauses = tmp_path / "pauses"
+    decoy_names = [f"mồi-{attempt}.jpg" for attempt in range(len(secrets))]
+    with Service(home, env=pause_at(pauses, *(f"take-{name}" for name in decoy_names))) as service:
+        wait_settled(home, 1)
+        for attempt, secret in enumerate(secrets):
+            # Filler files outside any profile are walked and taken before the decoy in
+            # the same round: between the decoy's check and its take, the desk is busy.
+            decoy_name = f"mồi-{attempt}.jpg"
+            fillers = []
+            for number in range(40):
+                filler = home / "inbox" / f".độn-{attempt}-{number}.bin"
+                filler.write_bytes(os.urandom(64))
+                fillers.append(filler)
+            decoy = folder / f".{decoy_name}"
+            decoy.write_bytes(jpeg_shaped(len(secret.read_bytes())))
+            os.utime(decoy, ns=(MTIME, MTIME))
+            link = link_for(decoy, secret)
+            for filler in fillers:
+                os.rename(filler, filler.with_name(filler.name[1:]))
+            os.rename(decoy, folder / decoy_name)
+            wait_paused(pauses, f"take-{decoy_name}", process=service.process)
+            os.replace(link, folder / decoy_name)  # the swap, after the check, before the take
+            (pauses / f"take-{decoy_name}.reached").unlink()
+            wait_for(lambda: f"event=not-taken file=van-ban-den/{decoy_name}" in service.log()
+                     or jobs_for(home, f"van-ban-den/{decoy_name}"), 60, "the decoy to be looked at")
+            if f"event=not-taken file=van-ban-den/{decoy_name}" in service.log():
+                won += 1  # the swap came between the check and the take: the attack was real
+                assert os.path.islink(folder / decoy_name)
+            wait_for(lambda: len(jobs(home)) >= 1 + 40 * (attempt + 1), 60, "the fillers to be taken")
+            wait_settled(home, len(jobs(home)))
+        assert service.process.poll() is None
+        output = service.output()
     print("swaps that landed:", won)
-    assert won >= 1, "the swap never landed between the check and the take"
+    assert won == len(secrets), "a swap did not land between the check and the take"
     assert ": bỏ qua, vì inbox/van-ban-den/mồi-" in output and "là liên kết tượng trưng; sohoa không đọc qua đó" in output
     for secret in secrets:
         assert_nowhere_under(home, secret.read_bytes())

@@ -32,6 +32,7 @@ from watch_folders.eventlog import EventLog, quoted
 from watch_folders.finder import walk_files
 from watch_folders.jobs import FINAL, JobRow, JobStore, now, stamp
 from core.names import fit_name, is_ignored, is_utf8, printable
+from core.testpoints import pause_point
 from watch_folders import safe_fs
 from watch_folders.outcomes import clear_source, duplicate_note, failure_note, looks_taken
 from watch_folders.paths import received_dir
@@ -276,6 +277,7 @@ class Desk(threading.Thread):
     def _take(self, steady: SteadyFile) -> None:
         """Open the file once (never through a link: safe_fs.py), and copy and hash what
         that descriptor holds: the job is of those bytes, and of that inode."""
+        pause_point(f"take-{steady.path.name}")  # tests swap the file here, after its check
         fd, status = self._open_inbox_file(steady.path.relative_to(self.inbox))
         try:
             self._take_open(steady, fd, status)
