@@ -242,7 +242,7 @@ def test_status_lists_files_left_in_the_inbox_too_long(tmp_path):
     said = wait_for(lambda: (lambda out: out if "rong.pdf" in out else None)(
         run_sohoa(home, "status").stdout), overdue + 30, "status to name the stuck files")
     assert "Tệp nằm lâu trong thư mục nhận: 2 (dịch vụ không chạy" in said
-    assert "van-ban-den/rong.pdf" in said and f"công việc số {row['id']} đã xong (failed)" in said
+    assert "van-ban-den/rong.pdf" in said and f"công việc số {row['id']} đã xong (lỗi)" in said
     assert "van-ban-den/chua\\x1bnhan.jpg" in said and "\x1b" not in said
     (inbox / "moi-den.jpg").write_bytes(b"\xff\xd8")
     listed = json.loads(run_sohoa(home, "status", "--json").stdout)["stuck_in_inbox"]
