@@ -231,6 +231,10 @@ def test_a_big_document_does_not_hold_back_small_files(service, home):
     assert max(s["finished_at"] for s in small) < big_job["finished_at"], (small, big_job)
 
 
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def _cpu_ticks(stat: Path) -> int:
     fields = stat.read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
@@ -244,6 +248,10 @@ def tesseracts_over(service, seconds: float) -> list[list[dict]]:
         at_once = []
         for pid in service.processes():
             try:
+                # The service's own OCR processes only: a pdftoppm an OCR process starts shows
+                # its parent's maps, libtesseract included, until it has exec'd.
+                if _parent(pid) != service.process.pid:
+                    continue
                 if "libtesseract" not in Path(f"/proc/{pid}/maps").read_text():
                     continue
                 environ = dict(item.split(b"=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
