@@ -6,8 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_HOME ?= sohoa-data
-# softhsm2: the PKCS#11 token the signing tests create (as a real agency USB token would be)
-APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 softhsm2
+# softhsm2: the PKCS#11 token the signing tests create (as a real agency USB token would be);
+# chromium: the browser the web tests drive through Playwright (never a downloaded one)
+APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 softhsm2 chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test bench bench-quick bench-ocr bench-search bench-extraction bench-intake bench-cli system-deps clean

@@ -36,6 +36,8 @@ class Document(models.Model):
     # set by `sohoa withdraw`: out of search, files and rows kept
     withdrawn_at = models.TextField(null=True)
     withdrawn_reason = models.TextField(null=True)
+    # core.confidentiality.Level: who may see it (a user's clearance >= this)
+    confidentiality = models.SmallIntegerField(db_default=0)
 
     class Meta:
         db_table = "documents"
@@ -130,3 +132,53 @@ class DocumentField(models.Model):
     class Meta:
         db_table = "document_fields"
         indexes = [models.Index(fields=["needs_review", "document"], name="document_fields_to_review")]
+
+
+# -- the web application's own tables ------------------------------------------------------
+
+
+class StaffProfile(models.Model):
+    """What sohoa adds to a Django user: a role (core.roles.Role) and a clearance
+    (core.confidentiality.Level)."""
+
+    user = models.OneToOneField("auth.User", models.CASCADE, primary_key=True, related_name="sohoa_profile")
+    role = models.TextField()
+    clearance = models.SmallIntegerField(db_default=0)
+
+    class Meta:
+        db_table = "staff_profiles"
+
+
+class AccessLogEntry(models.Model):
+    """Every view and download of a document: who, when, what, from where. Kept when the
+    user is deleted (the name is copied), never edited."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.TextField()  # ISO 8601 with offset, as the audit trail
+    user = models.ForeignKey("auth.User", models.SET_NULL, null=True, related_name="+")
+    username = models.TextField()
+    document = models.ForeignKey(Document, models.DO_NOTHING, db_index=False, related_name="+")
+    action = models.TextField()  # view, page, download-pdfa, download-original
+    page = models.IntegerField(null=True)
+    address = models.TextField()  # the client's IP address
+    channel = models.TextField()  # web or api
+
+    class Meta:
+        db_table = "access_log"
+        indexes = [models.Index(fields=["document"], name="access_log_by_document"),
+                   models.Index(fields=["at"], name="access_log_by_time")]
+
+
+class ApiToken(models.Model):
+    """A machine's token for the REST API. Only its SHA-256 is stored: a copy of the
+    database does not hand out working tokens."""
+
+    id = models.BigAutoField(primary_key=True)
+    key_sha256 = models.TextField(unique=True)
+    user = models.ForeignKey("auth.User", models.CASCADE, related_name="+")
+    name = models.TextField()
+    created_at = models.TextField()
+    last_used_at = models.TextField(null=True)
+
+    class Meta:
+        db_table = "api_tokens"

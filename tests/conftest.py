@@ -25,6 +25,11 @@ pytest_plugins = ["tests.pki.fixtures"]
 def pytest_configure(config) -> None:
     """Third-party corrections as every sohoa process has them at start (core/patches.py)."""
     apply_all()
+    # Django as the web application has it (tests/web_support.py), before any test opens a
+    # catalog in-process: one configuration per process, the same installed apps for all.
+    from tests.web_support import configure_django_for_tests
+
+    configure_django_for_tests()
 
 SOHOA = Path(sys.executable).parent / "sohoa"
 
