@@ -60,6 +60,7 @@ class DocumentRow:
     sidecar_size: int | None = None  # None: archived before migration 6 and not matched since
     withdrawn_at: str | None = None  # set by `sohoa withdraw`: out of search, files kept
     withdrawn_reason: str | None = None
+    confidentiality: int = 0  # core.confidentiality.Level; kept equal to the metadata's mark
 
 
 class Row(tuple):

@@ -36,6 +36,18 @@ class Level(enum.IntEnum):
                 return level
         raise ValueError(f"mức mật «{text}» không có; dùng một trong: {', '.join(l.slug for l in cls)}")
 
+    @classmethod
+    def of_mark(cls, mark: object) -> "Level":
+        """The level a record's confidentiality mark stands for (the header reader's "MẬT",
+        a label set with `sohoa set`): no mark is thường; a mark not understood counts as
+        mật, never less, so a stamp spelt in an unexpected way never makes a secret public."""
+        if not isinstance(mark, str) or not mark.strip():
+            return cls.THUONG
+        try:
+            return cls.parse(mark)
+        except ValueError:
+            return cls.MAT
+
 
 _LABELS = {Level.THUONG: "thường", Level.MAT: "mật", Level.TOI_MAT: "tối mật", Level.TUYET_MAT: "tuyệt mật"}
 

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from core.clock import now_text
+from core.confidentiality import Level
 from core.errors import SohoaError
 from core.events import Step
 from core.record_metadata import RecordMetadata
@@ -71,6 +72,11 @@ def parse_assignment(text: str) -> tuple[str, str]:
 
 def _value(field: str, raw: str):
     """The typed value of a correction; ValueError with the reason."""
+    if field == "confidentiality":
+        # Checked even when empty: a level is lowered only by naming the lower level. Thường
+        # is no mark at all, as on a page without a stamp (the record's access mode follows).
+        level = Level.parse(raw)
+        return level.label if level else None
     if raw == "":
         return None
     if field == "issue_date":
@@ -114,6 +120,8 @@ def apply(metadata: dict, field: str, value) -> list[Correction]:
         old = record.get(field)
         record[field] = value if value is not None else ""
         return [Correction(field, old, value)]
+    if field == "confidentiality" and Level.of_mark(metadata.get(field)) == Level.of_mark(value):
+        return []  # "mật" over the stamp's "MẬT": the same level, nothing to record
     changes = [Correction(field, metadata.get(field), value)]
     _set_header_field(metadata, field, value, (metadata.get("header") or {}).get(field))
     if field == "number" and value is not None:
@@ -167,7 +175,9 @@ def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catal
             stored = RecordMetadata.from_mapping(metadata)
             metadata = stored.as_dict()
             sidecar = _new_sidecar(old_sidecar, metadata, events)
+            # The column the web's permissions filter on follows the mark, in the same transaction.
             Catalog.update_document(db, document_id, metadata_json=stored.to_json(),
+                                    confidentiality=int(Level.of_mark(stored.confidentiality)),
                                     duplicate_key=key, sidecar_sha256=hashlib.sha256(sidecar).hexdigest(),
                                     sidecar_size=len(sidecar))
             store_fields(db, document_id, metadata)
