@@ -1,3 +1,14 @@
-"""Placeholder until this area is built."""
+"""The staff's pages: search at /, each document at /tai-lieu/<id>/ with its page images
+and downloads (web.views.search, web.views.document)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from web.views import document, search
+
+urlpatterns = [
+    path("", search.search_page, name="search"),
+    path("tai-lieu/<int:document_id>/", document.document_page, name="document"),
+    path("tai-lieu/<int:document_id>/trang/<int:page>.png", document.page_image, name="page-image"),
+    path("tai-lieu/<int:document_id>/tai-ve/pdfa", document.download_pdfa, name="download-pdfa"),
+    path("tai-lieu/<int:document_id>/tai-ve/ban-goc", document.download_original, name="download-original"),
+]
