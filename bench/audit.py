@@ -36,7 +36,7 @@ apply_all()  # as sohoa's entry points do at start: the patched libraries, one O
 from core.archive import ArchiveStore  # noqa: E402
 from pipeline.audit import audit_home  # noqa: E402
 from core.catalog import Catalog  # noqa: E402
-from pipeline.home import Home  # noqa: E402
+from core.home import Home  # noqa: E402
 
 SOHOA = Path(sys.executable).parent / "sohoa"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "realscans"

@@ -50,7 +50,7 @@ apply_all()  # as sohoa's entry points do at start: the patched libraries, one O
 from ocr.pages import PageJob, ocr_page  # noqa: E402
 from core.ocr_results import OcrPage  # noqa: E402
 from header import read_header  # noqa: E402
-from header.record import RecordDefaults  # noqa: E402
+from core.record_defaults import RecordDefaults  # noqa: E402
 from header.number_line import find_document_number  # noqa: E402
 from tests.fixtures import documents_labelled as labelled  # noqa: E402
 

@@ -47,7 +47,7 @@ from core.ocr_results import OcrPage  # noqa: E402
 from ocr.tesseract import ocr_image_file  # noqa: E402
 from header import DocumentHeader, HeaderField, read_header  # noqa: E402
 from header.pdfwords import text_layer_page  # noqa: E402
-from header.record import RecordDefaults  # noqa: E402
+from core.record_defaults import RecordDefaults  # noqa: E402
 from header.number_line import find_document_number  # noqa: E402
 from tests.fixtures import realscans_labels as labels  # noqa: E402
 

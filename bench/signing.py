@@ -44,7 +44,7 @@ from pyhanko_certvalidator import ValidationContext  # noqa: E402
 from ocr.pdfa import DocumentInfo, write_pdfa  # noqa: E402
 from ocr.sources import load_source  # noqa: E402
 from signing.identity import open_identity  # noqa: E402
-from signing.settings import Pkcs12Identity, SigningSettings  # noqa: E402
+from core.signing_settings import Pkcs12Identity, SigningSettings  # noqa: E402
 from signing.sign import FIELD_NAME, AgencySigner, load_trust_roots  # noqa: E402
 from signing.verify import VerifyPolicy, verify_pdf  # noqa: E402
 from tests.fixtures.scans import DOCUMENTS, render_page, write_png  # noqa: E402

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from core.errors import SohoaError  # standard library only, like this module
+from core.home import resolve_home  # the standard library only too
 
 
 EXIT_OK = 0
@@ -18,12 +19,6 @@ EXIT_USAGE = 2
 # ingest: every file archived, but a signature one arrived with no longer vouches for it
 # (the signed bytes or the file after signing were changed, or the signature is invalid)
 EXIT_SIGNATURE_BROKEN = 3
-
-# The same as pipeline.home.UMASK and pipeline.config's home resolution (a test holds them
-# equal): main() needs them before any command, and importing pipeline.home costs a second.
-UMASK = 0o027
-HOME_ENV = "SOHOA_HOME"
-DEFAULT_HOME = Path("sohoa-data")
 
 
 class UserError(SohoaError):
@@ -89,15 +84,6 @@ def report_folder(option: str | None, what: str) -> Path | None:
     return folder
 
 
-def resolve_home(option: str | None) -> Path:
-    """--home wins, then $SOHOA_HOME, then ./sohoa-data."""
-    if option:
-        return Path(option).expanduser().absolute()
-    if os.environ.get(HOME_ENV):
-        return Path(os.environ[HOME_ENV]).expanduser().absolute()
-    return DEFAULT_HOME.absolute()
-
-
 def has_config(root: Path) -> bool:
     return (root / "config.toml").is_file()
 
@@ -109,7 +95,7 @@ def not_a_home(root: Path) -> str:
 
 def open_home(args):
     """The home every command but `init` works on: main() has refused one without a config."""
-    from pipeline.home import Home
+    from core.home import Home
 
     home = Home(resolve_home(args.home))
     if not home.exists():  # removed since main() looked: never a new archive in its place

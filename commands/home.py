@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from commands.common import EXIT_OK, UserError, open_home, print_json, resolve_home
+from commands.common import EXIT_OK, UserError, open_home, print_json
+from core.home import resolve_home
 
 
 def _ask(prompt: str) -> str | None:
@@ -20,7 +21,7 @@ def cmd_init(args) -> int:
     from index import open_index
     from pipeline import agency
     from core.catalog import Catalog
-    from pipeline.home import Home, init_home, tighten_modes
+    from core.home import Home, init_home, tighten_modes
     from watch_folders.paths import prepare_folders
     from watch_folders.settings import load_watch_settings
 
@@ -37,6 +38,7 @@ def cmd_init(args) -> int:
               f"đổi sau bằng: sohoa --home {root} agency set --name …", file=sys.stderr)
     try:
         home, created = init_home(root, agency.template_for(name, code))
+        agency.ensure_test_identity(home)
     except agency.AgencyError as error:
         raise UserError(str(error)) from None
     Catalog(home.catalog_path).close()

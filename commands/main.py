@@ -10,10 +10,9 @@ import os
 import sys
 
 from commands import vietnamese
-from commands.common import (
-    EXIT_FAILED, EXIT_USAGE, UMASK, UserError, error, has_config, not_a_home, resolve_home, setup_logging,
-)
+from commands.common import EXIT_FAILED, EXIT_USAGE, UserError, error, has_config, not_a_home, setup_logging
 from commands.vietnamese import Parser, document_id, positive, whole
+from core.home import UMASK, resolve_home  # the standard library only, like this module
 
 # The same as index.Sort and index.rebuild.DEFAULT_BATCH (a test holds them equal): the parser
 # must not import the index to offer them.
@@ -243,7 +242,7 @@ def _known_failure(failure: Exception) -> str | None:
     """The one line for an error the pipeline raises on purpose; None for a bug. Imported here:
     the command that raised it has imported these modules already."""
     from index import SearchIndexError
-    from pipeline.config import ConfigError
+    from core.config import ConfigError
     from signing.errors import PinRejected, SigningError
 
     if isinstance(failure, (ConfigError, SearchIndexError)):

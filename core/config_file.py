@@ -1,4 +1,4 @@
-"""config.toml, read in one place: every section's parser (pipeline.config's Config, the
+"""config.toml, read in one place: every section's parser (core.config's Config, the
 watch service's settings, [audit], [database]) works on the tables read_config returns, and
 a broken file is named by one message with one code, whichever part meets it first."""
 

@@ -104,7 +104,7 @@ def home_database_settings(home_root: Path, catalog_path: Path | None = None) ->
     try:
         section = (read_config(config) or {}).get("database") or {}
     except (OSError, ConfigError):
-        pass  # no config, or one pipeline/config.py reports on its own: the default catalog
+        pass  # no config, or one core/config.py reports on its own: the default catalog
     url = section.get("url")
     if not url:
         return sqlite_settings(catalog_path or home_root / CATALOG_FILE)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-# The default of [ocr] max_page_megapixels (pipeline/config.py): the largest page sohoa
+# The default of [ocr] max_page_megapixels (core/config.py): the largest page sohoa
 # accepts unless a home's config says otherwise.
 DEFAULT_PAGE_PIXELS = 250_000_000
 # img2pdf's PNG data for a page it cannot embed as it is: zlib level 3 instead of Pillow's 6.

@@ -92,7 +92,7 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
-# The defaults of config.toml's [limits] (pipeline/config.py).
+# The defaults of config.toml's [limits] (core/config.py).
 DEFAULT_MAX_PAGES = 2000
 DEFAULT_MAX_PAGE_CONTENT = 8 << 20
 # A bomb is measured on past the limit, up to this many times it, to name its size.

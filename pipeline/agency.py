@@ -1,6 +1,7 @@
 """The archiving agency's name and code in config.toml: set by `sohoa init` (asked, or
 from --agency-name/--agency-code) and changed by `sohoa agency set`, which also renews the
-home's test signing identity so new signatures carry the new name."""
+home's test signing identity so new signatures carry the new name; and the making of that
+test identity for a new home."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import json
 import re
 import unicodedata
 
-from core.errors import SohoaError
-from pipeline.config import CONFIG_TEMPLATE
+from core.config import CONFIG_TEMPLATE
 from core.durable import write_bytes_durably
-from pipeline.home import FILE_MODE, Home
-from signing.identity import renew_test_identity
+from core.errors import SohoaError
+from core.home import FILE_MODE, Home
+from signing.identity import create_test_identity, renew_test_identity
 
 DEFAULT_NAME = "Cơ quan chưa đặt tên"
 
@@ -53,6 +54,16 @@ def with_agency(text: str, name: str | None, code: str | None) -> str:
 
 def template_for(name: str | None, code: str | None) -> str:
     return with_agency(CONFIG_TEMPLATE, name, code)
+
+
+def ensure_test_identity(home: Home) -> bool:
+    """Create the embedded test signing identity when the config uses it and it is missing
+    (a new home, or one made before signing existed), so the pipeline signs out of the box.
+    `sohoa init` calls it after core.home.init_home made the home."""
+    config = home.config()
+    if not (config.signing.enabled and config.signing.uses_test_identity(home.root)):
+        return False
+    return create_test_identity(home.root, config.agency_name, config.records.agency_code) is not None
 
 
 def set_agency(home: Home, *, name: str | None, code: str | None):

@@ -26,7 +26,7 @@ from core.config_file import read_config
 from core.events import Step
 from pipeline import __version__
 from core.catalog import Catalog, Event
-from pipeline.config import ConfigError
+from core.config import ConfigError
 from core.durable import write_bytes_durably
 from pipeline.fixity import FixityResult, check_record
 

@@ -28,7 +28,8 @@ from core.archive import ArchiveStore
 from core.catalog import Catalog, Event
 from core.durable import write_bytes_durably
 from header.fields import FIELD_LABELS, FIELD_NAMES, LIST_FIELDS
-from header.record import CODE_LISTS, DEFAULTED, RECORD_LABELS, RecordDefaults, archival_record, duplicate_key
+from core.record_defaults import CODE_LISTS, RecordDefaults
+from header.record import DEFAULTED, RECORD_LABELS, archival_record, duplicate_key
 from pipeline.header_store import find_duplicates, store_fields
 from header.text import nfc
 

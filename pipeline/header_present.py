@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 
 from header.fields import FIELD_LABELS
-from header.record import CODE_LISTS, RECORD_LABELS
+from core.record_defaults import CODE_LISTS
+from header.record import RECORD_LABELS
 from pipeline.header_store import ReviewItem
 
 

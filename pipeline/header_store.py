@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from core.catalog import Catalog
 from core.record_metadata import RecordMetadata
 from header.fields import FIELD_NAMES, REQUIRED
-from header.record import RecordDefaults, archival_record, duplicate_key
+from core.record_defaults import RecordDefaults
+from header.record import archival_record, duplicate_key
 
 
 def _stored_value(value) -> str | None:

@@ -47,9 +47,9 @@ from ocr.tesseract import check_languages
 from pipeline import __version__, index_queue
 from core.archive import ArchivedFiles, ArchiveStore
 from core.catalog import Catalog, Event, PageRecord
-from pipeline.config import Config
+from core.config import Config
 from core.durable import copy_and_hash, sha256_file
-from pipeline.home import Home
+from core.home import Home
 from header import DocumentHeader, read_header
 from header.pdfwords import text_layer_page
 from header.record import header_metadata, xmp_schema

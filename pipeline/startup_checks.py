@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipeline.config import Config, ConfigError
+from core.config import Config, ConfigError
 
 
 class StartupConfigError(ConfigError):
@@ -81,7 +81,7 @@ def _check_languages(where: str, wanted: list[tuple[str, str]]) -> None:
 
 
 def _check_signing(where: str, config: Config) -> None:
-    from signing.settings import PIN_ENV, Pkcs11Identity, Pkcs12Identity
+    from core.signing_settings import PIN_ENV, Pkcs11Identity, Pkcs12Identity
 
     signing = config.signing
     identity = signing.identity

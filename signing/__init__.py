@@ -7,9 +7,10 @@ the identity (PKCS#12 file or PKCS#11 token), the level (B-B, B-T, B-LT, B-LTA),
 appearance, keeps the file valid PDF/A, and turns pyHanko's validation results into plain
 verdicts for archivists.
 
-Modules: settings (typed config), errors, secrets (PIN from env or file), identity
-(signers, the embedded test identity), appearance (font and text block), pdfa (PDF/A
-check of a signed file), sign, verify, renewal (document timestamp renewal),
-archive_checks (verification and renewal over the catalog and the archive store).
-pyHanko's writers are corrected for PDF/A by core/patches.py, applied at start.
+Modules: errors, secrets (PIN from env or file), identity (signers, the embedded test
+identity), appearance (font and text block), pdfa (PDF/A check of a signed file), sign,
+verify, renewal (document timestamp renewal), archive_checks (verification and renewal
+over the catalog and the archive store).
+The typed [signing] and [verify] settings are core/signing_settings.py (read with the rest
+of config.toml). pyHanko's writers are corrected for PDF/A by core/patches.py, applied at start.
 """

@@ -31,7 +31,7 @@ from core.durable import fsync_dir, write_bytes_durably
 from signing.errors import IdentityUnavailable, PinRejected
 from signing.pin_pause import LoginGuard
 from signing.secrets import read_secret, secret_source
-from signing.settings import (
+from core.signing_settings import (
     TEST_KEYS_DIR,
     TEST_PIN_NAME,
     TEST_PKCS12_NAME,

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from signing.errors import SecretMissing
-from signing.settings import PIN_ENV
+from core.signing_settings import PIN_ENV
 
 
 def read_secret(pin_file: Path | None, *, required: bool) -> str | None:

@@ -46,7 +46,7 @@ from signing.identity import AgencyIdentity, open_identity
 from signing.pdfa import check_signed_pdfa
 from signing.pin_pause import LoginGuard
 from signing.secrets import secret_source
-from signing.settings import Pkcs11Identity, SigningSettings
+from core.signing_settings import Pkcs11Identity, SigningSettings
 
 FIELD_NAME = "ChuKySoCoQuan"  # the agency's signature field
 TIMESTAMP_TIMEOUT = 20  # seconds; a TSA on the other side of the country can be slow

@@ -41,7 +41,7 @@ def test_every_code_has_a_vietnamese_meaning_and_advice():
 
 def _error_classes() -> list[type]:
     import index.dates, index.engine, ocr.damage, ocr.errors, ocr.libtesseract, ocr.pdfa, ocr.tesseract  # noqa: E401,F401
-    import ocr.textlayer, commands.common, pipeline.agency, pipeline.config, pipeline.corrections  # noqa: E401,F401
+    import ocr.textlayer, commands.common, pipeline.agency, core.config, pipeline.corrections  # noqa: E401,F401
     import pipeline.withdraw, signing.errors, signing.verify, watch_folders.lock, watch_folders.workers  # noqa: E401,F401
 
     found, todo = [], [SohoaError]

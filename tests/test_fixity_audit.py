@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.audit import AuditSchedule, AuditSettings, scheduled_sample
-from pipeline.home import Home
+from core.home import Home
 from tests.conftest import json_lines, run_sohoa
 from tests.test_watch_support import Service, make_home, tiny_scan, wait_for
 

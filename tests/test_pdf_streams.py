@@ -305,7 +305,7 @@ def test_signed_files_pass_page_and_the_check(pki, tmp_path):
     PDF/A check (signing.pdfa.check_signed_pdfa) runs the stream check."""
     from signing.identity import open_identity
     from signing.pdfa import check_signed_pdfa
-    from signing.settings import Pkcs12Identity, SigningSettings
+    from core.signing_settings import Pkcs12Identity, SigningSettings
     from signing.sign import AgencySigner, load_trust_roots
     from tests.pki.fixtures import P12_PASSPHRASE
 

@@ -21,7 +21,7 @@ from PIL import Image
 
 from core.pdf.pages import drawing_size, has_text, image_dpi
 from core.pdf.streamsize import decoded_size
-from pipeline.home import Home
+from core.home import Home
 from tests.conftest import SOHOA, run_sohoa
 from tests.test_watch_support import Service, make_home, tiny_scan, wait_settled
 from watch_folders.eventlog import EventLog

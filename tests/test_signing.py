@@ -23,7 +23,7 @@ from pyhanko.sign import signers
 from signing.errors import RevocationDataMissing
 from signing.identity import open_identity
 from signing.pdfa import check_signed_pdfa
-from signing.settings import Pkcs12Identity, SigningSettings
+from core.signing_settings import Pkcs12Identity, SigningSettings
 from signing.sign import AgencySigner, load_trust_roots
 from signing.verify import VerifyPolicy, verify_pdf
 from tests.conftest import json_lines, run_sohoa

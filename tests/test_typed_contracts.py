@@ -107,7 +107,7 @@ def test_one_fold_for_search_the_header_reader_and_duplicates():
 def test_one_config_reader_one_message_for_a_broken_file(tmp_path):
     from core.errors import describe
     from pipeline.audit import load_audit_settings
-    from pipeline.config import load_config
+    from core.config import load_config
     from watch_folders.settings import load_watch_settings
 
     config = tmp_path / "config.toml"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.home import Home
+from core.home import Home
 from tests.conftest import run_sohoa
 from tests.test_watch_support import (
     Service, pause_at, wait_paused, big_pdf, jobs, jobs_for, jpeg_bytes, make_home, query, tiny_scan, wait_for, wait_settled,

@@ -19,7 +19,7 @@ from pathlib import Path, PurePath
 
 import pytest
 
-from pipeline.config import ConfigError
+from core.config import ConfigError
 from tests.conftest import run_sohoa
 from tests.fixtures import scans
 from watch_folders.completeness import opens_as_claimed

@@ -27,7 +27,7 @@ from pathlib import Path, PurePath
 from django.db import OperationalError as DatabaseOperationalError  # the catalog busy or its disk full
 
 from core.durable import copy_fd_and_hash, fsync_dir
-from pipeline.home import Home
+from core.home import Home
 from watch_folders.eventlog import EventLog, quoted
 from watch_folders.finder import walk_files
 from watch_folders.jobs import FINAL, JobRow, JobStore, now, stamp

@@ -21,8 +21,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import ConfigError
-from pipeline.home import Home, keep_inbox_mode
+from core.config import ConfigError
+from core.home import Home, keep_inbox_mode
 from watch_folders import safe_fs
 
 

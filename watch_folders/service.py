@@ -27,7 +27,7 @@ from pathlib import Path
 from ocr.cpus import available_cpus
 from pipeline.audit import AuditSchedule
 from pipeline.index_queue import ServiceDrainer
-from pipeline.home import Home
+from core.home import Home
 from watch_folders.desk import Desk, received_file
 from watch_folders.eventlog import EventLog
 from watch_folders.finder import start_observer

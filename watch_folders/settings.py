@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config_file import read_config
-from pipeline.config import Config, ConfigError
+from core.config import Config, ConfigError
 
 AFTER_DONE = ("delete", "move")
 

@@ -18,7 +18,7 @@ import logging
 
 from signing.errors import PinRejected, SigningError
 from signing.pin_pause import LoginGuard, clear_pause, read_pause, write_pause
-from signing.settings import Pkcs11Identity
+from core.signing_settings import Pkcs11Identity
 from watch_folders.eventlog import EventLog
 from watch_folders.jobs import JobRow
 from watch_folders.settings import WatchSettings

@@ -1,19 +1,17 @@
-"""The data home and its config.toml: typed, immutable settings with commented defaults."""
+"""The data home's config.toml: typed, immutable settings with commented defaults.
+
+In the bottom layer, so every layer reads the same Config; the sections other layers own are
+parsed by their own modules here below (core/signing_settings.py, core/record_defaults.py)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.config_file import read_config
 from core.errors import ConfigError  # raised here; callers import it from here
-from header.record import RecordDefaults, parse_record_defaults
-from signing.errors import SigningConfigError
-from signing.settings import SigningSettings, VerifySettings, parse_signing, parse_verify
-
-DEFAULT_HOME = Path("sohoa-data")
-HOME_ENV = "SOHOA_HOME"
+from core.record_defaults import RecordDefaults, parse_record_defaults
+from core.signing_settings import SigningSettings, VerifySettings, parse_signing, parse_verify
 
 CONFIG_TEMPLATE = """\
 # Cấu hình sohoa (sohoa configuration)
@@ -229,22 +227,13 @@ class Config:
     ocr: OcrSettings = OcrSettings()
     index_engine: str = "tantivy"
     language: str = "vi"
-    # Without a config file nothing is signed; a home's config turns it on (signing/settings.py).
+    # Without a config file nothing is signed; a home's config turns it on (core/signing_settings.py).
     signing: SigningSettings = SigningSettings(enabled=False)
     verify: VerifySettings = VerifySettings()
     # [metadata]: the Thông tư 05 record's defaults and the review threshold
     records: RecordDefaults = RecordDefaults()
     limits: LimitSettings = LimitSettings()
     ingest: IngestSettings = IngestSettings()
-
-
-def resolve_home(option: str | None) -> Path:
-    """--home wins, then $SOHOA_HOME, then ./sohoa-data."""
-    if option:
-        return Path(option).expanduser().absolute()
-    if os.environ.get(HOME_ENV):
-        return Path(os.environ[HOME_ENV]).expanduser().absolute()
-    return DEFAULT_HOME.absolute()
 
 
 def load_config(path: Path) -> Config:
@@ -272,8 +261,8 @@ def load_config(path: Path) -> Config:
     try:
         signing = parse_signing(data.get("signing", {}), base=path.parent, agency_name=agency_name)
         verify = parse_verify(data.get("verify", {}), base=path.parent, signing=signing)
-    except SigningConfigError as error:
-        raise ConfigError(f"{path}: {error.reason}") from error
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}") from error
     try:
         records = parse_record_defaults(data.get("metadata", {}))
     except ValueError as error:

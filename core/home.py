@@ -6,10 +6,13 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.config import CONFIG_TEMPLATE, Config, load_config
-from core.durable import write_bytes_durably
-from signing.identity import create_test_identity
+# Only the standard library at import: every `sohoa` command (even --help) reads UMASK and
+# resolves the home from here first; the config's parser and durable writes are loaded
+# when a home is read or made.
+if TYPE_CHECKING:
+    from core.config import Config
 
 # The home holds every page's text (catalog.sqlite), the archive and the log: readable by
 # the service's user and group only, never by "others" (umask 022 made all of it
@@ -20,6 +23,18 @@ UMASK = 0o027
 FOLDER_MODE = 0o750
 FILE_MODE = 0o640
 INBOX_MODE = 0o2770
+
+DEFAULT_HOME = Path("sohoa-data")
+HOME_ENV = "SOHOA_HOME"
+
+
+def resolve_home(option: str | None) -> Path:
+    """--home wins, then $SOHOA_HOME, then ./sohoa-data."""
+    if option:
+        return Path(option).expanduser().absolute()
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).expanduser().absolute()
+    return DEFAULT_HOME.absolute()
 
 
 @dataclass(frozen=True)
@@ -60,12 +75,16 @@ class Home:
         return self.config_path.is_file()
 
     def config(self) -> Config:
+        from core.config import load_config
+
         return load_config(self.config_path)
 
 
-def init_home(root: Path, config_text: str = CONFIG_TEMPLATE) -> tuple[Home, bool]:
-    """Create the home's folders and a commented config (config_text: the template with the
-    agency's name and code filled in); never overwrite an existing one.
+def init_home(root: Path, config_text: str | None = None) -> tuple[Home, bool]:
+    """Create the home's folders and a commented config (config_text: CONFIG_TEMPLATE with
+    the agency's name and code filled in, the template itself by default); never overwrite an
+    existing one. The test signing identity the config names is the caller's to make
+    (pipeline.agency.ensure_test_identity): the bottom layer knows no signing.
 
     Returns the home and whether the config was newly written.
     """
@@ -77,18 +96,12 @@ def init_home(root: Path, config_text: str = CONFIG_TEMPLATE) -> tuple[Home, boo
         _keep_inbox_mode_of(home.inbox_dir)
     created = not home.config_path.exists()
     if created:
-        write_bytes_durably(home.config_path, config_text.encode("utf-8"), FILE_MODE)
-    ensure_test_identity(home)
+        from core.config import CONFIG_TEMPLATE
+        from core.durable import write_bytes_durably
+
+        text = CONFIG_TEMPLATE if config_text is None else config_text
+        write_bytes_durably(home.config_path, text.encode("utf-8"), FILE_MODE)
     return home, created
-
-
-def ensure_test_identity(home: Home) -> bool:
-    """Create the embedded test signing identity when the config uses it and it is missing
-    (a new home, or one made before signing existed), so the pipeline signs out of the box."""
-    config = home.config()
-    if not (config.signing.enabled and config.signing.uses_test_identity(home.root)):
-        return False
-    return create_test_identity(home.root, config.agency_name, config.records.agency_code) is not None
 
 
 def make_folder(path: Path, mode: int) -> bool:

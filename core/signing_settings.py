@@ -2,14 +2,15 @@
 
 Typed, immutable values, checked when the config is read, so a mistake is reported once,
 in one line, before any document is touched. Relative paths are relative to the data home.
+In the bottom layer, beside the typed Config (core/config.py) that holds them; the signing
+package uses them. A wrong value raises ValueError naming the key (load_config turns it into
+a ConfigError naming the file).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-from signing.errors import SigningConfigError
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 APPEARANCES = ("visible", "invisible")
@@ -69,7 +70,7 @@ class VerifySettings:
 
 def _path(value, base: Path, key: str) -> Path:
     if not isinstance(value, str) or not value.strip():
-        raise SigningConfigError(f"{key} phải là một đường dẫn")
+        raise ValueError(f"{key} phải là một đường dẫn")
     path = Path(value).expanduser()
     return path if path.is_absolute() else base / path
 
@@ -79,35 +80,35 @@ def _text(section: dict, key: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise SigningConfigError(f"{key} phải là chuỗi ký tự")
+        raise ValueError(f"{key} phải là chuỗi ký tự")
     return value.strip() or None
 
 
 def parse_signing(section: dict, *, base: Path, agency_name: str) -> SigningSettings:
-    """Read [signing]; raises SigningConfigError naming the bad key. Without an identity
+    """Read [signing]; raises ValueError naming the bad key. Without an identity
     (or without the section) the home's test identity is used."""
     level = str(section.get("level", "B-B")).upper()
     if level not in LEVELS:
-        raise SigningConfigError(f"[signing] level = {section.get('level')!r}: chọn một trong {', '.join(LEVELS)}")
+        raise ValueError(f"[signing] level = {section.get('level')!r}: chọn một trong {', '.join(LEVELS)}")
     appearance = str(section.get("appearance", "visible")).lower()
     if appearance not in APPEARANCES:
-        raise SigningConfigError(f"[signing] appearance = {section.get('appearance')!r}: chọn visible hoặc invisible")
+        raise ValueError(f"[signing] appearance = {section.get('appearance')!r}: chọn visible hoặc invisible")
     timestamp_url = _text(section, "timestamp_url")
     enabled = section.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise SigningConfigError("[signing] enabled phải là true hoặc false")
+        raise ValueError("[signing] enabled phải là true hoặc false")
     if enabled and level != "B-B" and not timestamp_url:
-        raise SigningConfigError(f"[signing] level = {level!r} cần timestamp_url (dịch vụ cấp dấu thời gian)")
+        raise ValueError(f"[signing] level = {level!r} cần timestamp_url (dịch vụ cấp dấu thời gian)")
 
     module = _text(section, "pkcs11_module")
     pkcs12 = _text(section, "pkcs12")
     if module and pkcs12:
-        raise SigningConfigError("[signing]: chỉ đặt một trong pkcs12 hoặc pkcs11_module")
+        raise ValueError("[signing]: chỉ đặt một trong pkcs12 hoặc pkcs11_module")
     identity: Pkcs12Identity | Pkcs11Identity | None = None
     if module:
         token_label, key_label = _text(section, "token_label"), _text(section, "key_label")
         if not token_label or not key_label:
-            raise SigningConfigError("[signing] pkcs11_module cần token_label và key_label")
+            raise ValueError("[signing] pkcs11_module cần token_label và key_label")
         identity = Pkcs11Identity(
             module=_path(module, base, "pkcs11_module"),
             token_label=token_label,
@@ -134,21 +135,21 @@ def parse_signing(section: dict, *, base: Path, agency_name: str) -> SigningSett
 
 
 def parse_verify(section: dict, *, base: Path, signing: SigningSettings) -> VerifySettings:
-    """Read [verify]; raises SigningConfigError naming the bad key."""
+    """Read [verify]; raises ValueError naming the bad key."""
     roots = section.get("trust_roots", [f"{TEST_KEYS_DIR}/{TEST_ROOT_NAME}"])
     if isinstance(roots, str):
         roots = [roots]
     if not isinstance(roots, list):
-        raise SigningConfigError("[verify] trust_roots phải là danh sách đường dẫn")
+        raise ValueError("[verify] trust_roots phải là danh sách đường dẫn")
     online = section.get("online", False)
     if not isinstance(online, bool):
-        raise SigningConfigError("[verify] online phải là true hoặc false")
+        raise ValueError("[verify] online phải là true hoặc false")
     try:
         window = int(section.get("renew_within_days", 365))
     except (TypeError, ValueError) as error:
-        raise SigningConfigError("[verify] renew_within_days phải là số ngày") from error
+        raise ValueError("[verify] renew_within_days phải là số ngày") from error
     if window < 0:
-        raise SigningConfigError("[verify] renew_within_days không được âm")
+        raise ValueError("[verify] renew_within_days không được âm")
     return VerifySettings(
         trust_roots=tuple(_path(root, base, "trust_roots") for root in roots),
         online=online,
