@@ -125,6 +125,44 @@ def build_parser() -> argparse.ArgumentParser:
     status = command("status", "service:cmd_status", "tình hình dịch vụ theo dõi thư mục")
     _json(status)
 
+    serve = command("serve", "web:cmd_serve",
+                    "chạy trang web (đăng nhập, tìm kiếm, đọc tài liệu) cùng dịch vụ theo dõi thư mục")
+    serve.add_argument("--bind", default="127.0.0.1:8000", metavar="ĐỊA_CHỈ:CỔNG",
+                       help="nơi trang web nghe (mặc định 127.0.0.1:8000, chỉ máy này; 0.0.0.0:8000: mạng nội bộ)")
+    _json(serve, "in mỗi sự kiện một dòng JSON thay cho câu thông báo")
+
+    user = commands.add_parser("user", parents=[common], help="người dùng trang web: thêm, liệt kê, đổi vai trò, mật khẩu",
+                               description="người dùng trang web: thêm, liệt kê, đổi vai trò, mật khẩu")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="LỆNH", title="các lệnh")
+    password_help = ("đọc mật khẩu từ đầu vào chuẩn (cũng tự làm thế khi đầu vào không phải bàn phím); "
+                     "hoặc đặt biến môi trường SOHOA_PASSWORD; không bao giờ ghi mật khẩu trên dòng lệnh")
+
+    def user_command(name: str, handler: str, help: str) -> argparse.ArgumentParser:
+        # allow_abbrev=False: `--password X` must be refused, never read as --password-stdin
+        sub = user_commands.add_parser(name, parents=[common], help=help, description=help, allow_abbrev=False)
+        sub.set_defaults(handler=handler)
+        if name != "list":
+            sub.add_argument("name", metavar="TÊN", help="tên đăng nhập")
+        _json(sub)
+        return sub
+
+    levels = "thường|mật|tối-mật|tuyệt-mật"
+    roles = "văn-thư|cán-bộ|lưu-trữ|quản-trị"
+    user_add = user_command("add", "web:cmd_user_add", "thêm người dùng (mật khẩu: đầu vào chuẩn hoặc SOHOA_PASSWORD)")
+    user_add.add_argument("--role", required=True, metavar=roles, help="vai trò")
+    user_add.add_argument("--clearance", metavar=levels, help="mức mật cao nhất được xem (mặc định thường)")
+    user_add.add_argument("--password-stdin", action="store_true", help=password_help)
+    user_command("list", "web:cmd_user_list", "liệt kê người dùng")
+    user_set = user_command("set", "web:cmd_user_set", "đổi vai trò, mức mật, khóa hoặc mở khóa người dùng")
+    user_set.add_argument("--role", metavar=roles, help="vai trò mới")
+    user_set.add_argument("--clearance", metavar=levels, help="mức mật mới")
+    user_state = user_set.add_mutually_exclusive_group()
+    user_state.add_argument("--disable", action="store_true", help="khóa: không đăng nhập được nữa (giữ nhật ký)")
+    user_state.add_argument("--enable", action="store_true", help="mở khóa")
+    user_password = user_command("password", "web:cmd_user_password",
+                                 "đặt mật khẩu mới (đầu vào chuẩn hoặc SOHOA_PASSWORD)")
+    user_password.add_argument("--password-stdin", action="store_true", help=password_help)
+
     verify = command("verify", "verify:cmd_verify", "kiểm tra mã SHA-256 và chữ ký số của tài liệu đã lưu trữ")
     verify.add_argument("ids", nargs="*", type=document_id, metavar="MÃ", help="mã các tài liệu cần kiểm tra")
     verify.add_argument("--all", action="store_true", help="kiểm tra mọi tài liệu trong kho")

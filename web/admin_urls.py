@@ -1,3 +1,6 @@
-"""Placeholder until this area is built."""
+"""Django's admin at /quan-tri/ (web/admin.py says what it shows)."""
 
-urlpatterns: list = []
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [path("", admin.site.urls)]

@@ -128,7 +128,7 @@ def web_settings(home_root: Path, *, debug: bool = False) -> dict:
         X_FRAME_OPTIONS="DENY",
         PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"],
         AUTH_PASSWORD_VALIDATORS=[
-            {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+            {"NAME": "web.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
             {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
             {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
         ],
@@ -138,7 +138,7 @@ def web_settings(home_root: Path, *, debug: bool = False) -> dict:
         AXES_COOLOFF_TIME=0.25,
         AXES_LOCKOUT_PARAMETERS=[["username", "ip_address"]],
         AXES_RESET_ON_SUCCESS=True,
-        AXES_LOCKOUT_TEMPLATE="web/locked_out.html",
+        AXES_LOCKOUT_CALLABLE="web.views.accounts.locked_out",  # says until when, in Vietnamese
         AXES_VERBOSE=False,
         REST_FRAMEWORK={
             "DEFAULT_AUTHENTICATION_CLASSES": [

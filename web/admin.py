@@ -1,0 +1,124 @@
+"""Django's admin (/quan-tri/), in Vietnamese (LANGUAGE_CODE vi: Django's own translation):
+users with their role and clearance on one page, the access log to read only, and the API
+tokens to see and revoke (a token is made with `sohoa token add`, which shows its key once)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group, User
+
+from core.confidentiality import Level
+from core.models import AccessLogEntry, ApiToken, StaffProfile
+from core.roles import Role
+
+admin.site.site_header = "Quản trị sohoa"
+admin.site.site_title = "Quản trị sohoa"
+admin.site.index_title = "Người dùng, nhật ký truy cập, mã API"
+admin.site.site_url = "/"
+# Roles are sohoa's own (StaffProfile); Django's groups would be a second, unused system.
+admin.site.unregister(Group)
+
+# The admin's names for sohoa's tables, in Vietnamese. Set here, not in core's models'
+# Meta: there they would be schema state, and a wording change would cost a migration.
+for model, one, many in ((AccessLogEntry, "lượt truy cập", "nhật ký truy cập"),
+                         (ApiToken, "mã API", "mã API"), (StaffProfile, "vai trò và mức mật", "vai trò và mức mật")):
+    model._meta.verbose_name, model._meta.verbose_name_plural = one, many
+for app_label, name in (("core", "Lưu trữ sohoa"), ("auth", "Người dùng")):
+    apps.get_app_config(app_label).verbose_name = name
+
+ROLE_CHOICES = [(role.value, role.label) for role in Role]
+LEVEL_CHOICES = [(int(level), level.label) for level in Level]
+
+
+class StaffProfileForm(forms.ModelForm):
+    role = forms.ChoiceField(label="Vai trò", choices=ROLE_CHOICES)
+    clearance = forms.TypedChoiceField(label="Mức mật được xem", choices=LEVEL_CHOICES, coerce=int,
+                                       initial=int(Level.THUONG))
+
+    class Meta:
+        model = StaffProfile
+        fields = ["role", "clearance"]
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    form = StaffProfileForm
+    can_delete = False
+    verbose_name = verbose_name_plural = "Vai trò và mức mật"
+
+
+class StaffUserAdmin(UserAdmin):
+    inlines = [StaffProfileInline]
+    list_display = ["username", "first_name", "last_name", "role", "clearance", "is_active", "last_login"]
+    list_filter = ["is_active", "is_superuser"]
+
+    @admin.display(description="Vai trò")
+    def role(self, user) -> str:
+        profile = StaffProfile.objects.filter(user_id=user.pk).first()
+        try:
+            return Role(profile.role).label if profile else "—"
+        except ValueError:
+            return "—"
+
+    @admin.display(description="Mức mật")
+    def clearance(self, user) -> str:
+        profile = StaffProfile.objects.filter(user_id=user.pk).first()
+        try:
+            return Level(profile.clearance).label if profile else "—"
+        except ValueError:
+            return "—"
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The administrator role and Django's admin rights go together, as `sohoa user set` does.
+        user = form.instance
+        profile = StaffProfile.objects.filter(user_id=user.pk).first()
+        if profile is not None:
+            is_admin = profile.role == Role.QUAN_TRI.value
+            if (user.is_staff, user.is_superuser) != (is_admin, is_admin):
+                user.is_staff = user.is_superuser = is_admin
+                user.save(update_fields=["is_staff", "is_superuser"])
+
+
+admin.site.unregister(User)
+admin.site.register(User, StaffUserAdmin)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AccessLogEntry)
+class AccessLogAdmin(ReadOnlyAdmin):
+    """Required of archives: never edited, never deleted, here or anywhere."""
+
+    list_display = ["at", "username", "document_id", "action", "page", "address", "channel"]
+    list_filter = ["action", "channel"]
+    search_fields = ["username", "address"]
+    ordering = ["-at"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Seen and revoked (deleted) here; made by `sohoa token add`, which shows the key once
+    (only its SHA-256 is stored, so there is nothing to show here)."""
+
+    list_display = ["id", "name", "user", "created_at", "last_used_at"]
+    readonly_fields = ["name", "user", "created_at", "last_used_at"]
+    exclude = ["key_sha256"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
