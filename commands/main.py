@@ -205,6 +205,26 @@ def build_parser() -> argparse.ArgumentParser:
                        help="gia hạn khi hết hạn trong vòng N ngày (mặc định [verify] renew_within_days)")
     _json(renew, JSON_LINES_HELP)
     renew.set_defaults(handler="verify:cmd_timestamp_renew")
+
+    token = commands.add_parser("token", parents=[common], help="mã truy cập cho máy gọi API (/api/)",
+                                description="mã truy cập cho máy gọi API (/api/)")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="LỆNH", title="các lệnh")
+    token_add = token_commands.add_parser("add", parents=[common], help="cấp mã mới (in mã một lần duy nhất)",
+                                          description="cấp mã mới (in mã một lần duy nhất)")
+    token_add.add_argument("user", metavar="NGƯỜI_DÙNG", help="tên đăng nhập mà máy gọi API thay mặt")
+    token_add.add_argument("--name", metavar="TÊN", help="tên gợi nhớ của mã (máy nào, việc gì)")
+    _json(token_add)
+    token_add.set_defaults(handler="tokens:cmd_token_add")
+    token_list = token_commands.add_parser("list", parents=[common], help="liệt kê các mã (không in mã)",
+                                           description="liệt kê các mã (không in mã)")
+    token_list.add_argument("user", nargs="?", metavar="NGƯỜI_DÙNG", help="chỉ các mã của người dùng này")
+    _json(token_list)
+    token_list.set_defaults(handler="tokens:cmd_token_list")
+    token_revoke = token_commands.add_parser("revoke", parents=[common], help="thu hồi một mã",
+                                             description="thu hồi một mã")
+    token_revoke.add_argument("id", type=positive, metavar="MÃ_SỐ", help="số của mã (sohoa token list)")
+    _json(token_revoke)
+    token_revoke.set_defaults(handler="tokens:cmd_token_revoke")
     return parser
 
 
