@@ -18,6 +18,7 @@ catalog is asked again for the hits shown (withdrawn or not cleared: never shown
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -245,10 +246,10 @@ def _search(user, params: SearchParams, options, problems, index) -> SearchPage:
 
 
 def _page_of_hits(index, query: str, options, offset: int) -> list:
-    # index.SearchOptions gains `offset` (helper C1); until then the first offset+PER_PAGE
-    # hits are asked and the page cut from them.
-    if offset and "offset" in {f.name for f in dataclasses.fields(options)}:
-        return index.search(query, limit=PER_PAGE, options=dataclasses.replace(options, offset=offset))
+    # SearchIndex.search takes an offset (a page deep in the ranking without fetching the
+    # pages before it); an index without one is asked for them all and the page cut out.
+    if "offset" in inspect.signature(index.search).parameters:
+        return index.search(query, limit=PER_PAGE, options=options, offset=offset)
     return index.search(query, limit=offset + PER_PAGE, options=options)[offset:]
 
 
@@ -271,10 +272,12 @@ _HIT_FIELDS = {"type": "doc_type", "agency": "issuing_body", "profile": "profile
 
 
 def facet_counts(index, query: str, options) -> dict[str, dict[str, int]]:
-    """parameter -> {value: documents} under the query, the filters and the clearance.
+    """parameter -> {value: documents} under the query and the clearance; each facet under
+    every filter but its own (index.SearchIndex.facets: a chosen type still shows the other
+    types to switch to).
 
-    The index's own facets() when it has them; otherwise counted over every hit (slow on a
-    large archive, but never wrong: the hits are the clearance-filtered ones)."""
+    An index without facets() has them counted over every hit instead (slow on a large
+    archive, all filters applied, but never wrong: the hits are the clearance-filtered ones)."""
     counter = getattr(index, "facets", None)
     if counter is not None:
         return _normalised(counter(query, options))
