@@ -75,8 +75,8 @@ def _listen(bind: str) -> tuple[socket.socket, tuple[str, int]]:
     host, _, port_text = bind.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"
     try:
-        port = int(port_text)
-        if not 0 < port < 65536:
+        port = int(port_text)  # 0: any free port (the address said at start names it)
+        if not 0 <= port < 65536:
             raise ValueError
     except ValueError:
         raise UserError(f"--bind {bind}: cần dạng ĐỊA_CHỈ:CỔNG, ví dụ 127.0.0.1:8000 hoặc 0.0.0.0:8000 "
