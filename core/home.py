@@ -6,11 +6,12 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 # Only the standard library at import: every `sohoa` command (even --help) reads UMASK and
 # resolves the home from here first; the config's parser and durable writes are loaded
-# when a home is read or made.
+# when a home is read or made. (TYPE_CHECKING without importing typing, which costs more
+# than the rest of this module; type checkers take the name as True wherever it is defined.)
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from core.config import Config
 
