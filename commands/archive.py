@@ -57,7 +57,9 @@ def cmd_ingest(args) -> int:
     waiting: set[int] = set()  # archived, their index entries waiting for the writer
     with Catalog(home.catalog_path) as catalog, open_search_index(home, config.index_engine, catalog) as index, \
             _agency_signer(config, home) as signer:
-        options = IngestOptions(force_ocr=args.force_ocr, signer=signer, accept_damaged=args.accept_damaged)
+        level = getattr(args, "confidentiality", None)
+        options = IngestOptions(force_ocr=args.force_ocr, signer=signer, accept_damaged=args.accept_damaged,
+                                metadata_defaults={"confidentiality": level.label} if level else {})
         archive = ArchiveStore(home.archive_dir)
         for name in args.files:
             # Opened by the name as given (a share may hold NFD names); recorded in NFC.
@@ -141,6 +143,7 @@ def cmd_show(args) -> int:
     from pipeline import withdraw as withdrawal
     from core.archive import ArchiveStore
     from core.catalog import Catalog
+    from core.confidentiality import Level
     from core.events import outcome_label, step_label
     from core.record_metadata import RecordMetadata
     from pipeline import corrections
@@ -169,6 +172,8 @@ def cmd_show(args) -> int:
             "pdfa_sha256": row.pdfa_sha256,
             "sidecar": str(archive.path(row.sidecar_file)),
             "metadata": row.metadata,
+            # who may see it (the catalog's column the web filters on), as a number and in words
+            "confidentiality": {"level": row.confidentiality, "label": Level(row.confidentiality).label},
             "duplicates": duplicates,  # same number, symbol, issuing body and year
             "withdrawn": withdrawn.as_dict() if withdrawn else None,  # out of search, files kept
             "page_details": [
@@ -187,6 +192,7 @@ def cmd_show(args) -> int:
         print(f"  ĐÃ RÚT KHỎI KHO lúc {withdrawn.at} — lý do: {withdrawn.reason}"
               + (f" ({withdrawn.by})" if withdrawn.by else "") + "; không còn trong kết quả tìm kiếm, tệp vẫn lưu")
     print(f"  Số ký hiệu: {meta.number or '(chưa đọc được)'}")
+    print(f"  {'Độ mật:':<12}{Level(row.confidentiality).label}")
     print("\n".join(show_lines(meta.as_dict(), duplicates)))
     print(f"  Số trang:   {row.page_count}")
     print(f"  Nguồn chữ:  {_text_sources_line(pages)}")

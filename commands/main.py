@@ -28,6 +28,16 @@ def _json(parser, help: str = JSON_HELP) -> None:
     parser.add_argument("--json", action="store_true", help=help)
 
 
+def _level(text: str):
+    """argparse type: a confidentiality level (core.confidentiality.Level, standard library only)."""
+    from core.confidentiality import Level
+
+    try:
+        return Level.parse(text)
+    except ValueError as failure:
+        raise argparse.ArgumentTypeError(str(failure)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     vietnamese.install()
     common = Parser(add_help=False)
@@ -64,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="nhận dạng lại cả PDF đã có lớp chữ (bỏ lớp chữ cũ)")
     ingest.add_argument("--accept-damaged", action="store_true",
                         help="PDF bị hỏng hoặc bị cắt cụt: vẫn lưu các trang đọc được, ghi lại hư hỏng, đánh dấu cần kiểm tra")
+    ingest.add_argument("--confidentiality", type=_level, metavar="thường|mật|tối-mật|tuyệt-mật",
+                        help="mức mật ít nhất của các tệp (dấu MẬT, TỐI MẬT đọc được trên trang cao hơn thì theo dấu)")
 
     show = command("show", "archive:cmd_show", "xem một tài liệu")
     show.add_argument("id", type=document_id, metavar="MÃ", help=ID_HELP)

@@ -125,6 +125,11 @@ def apply(metadata: dict, field: str, value) -> list[Correction]:
         return []  # "mật" over the stamp's "MẬT": the same level, nothing to record
     changes = [Correction(field, metadata.get(field), value)]
     _set_header_field(metadata, field, value, (metadata.get("header") or {}).get(field))
+    record = metadata.get("record") or {}
+    if field == "confidentiality" and value is not None and record.get("access_mode") not in (None, "", "03"):
+        # A secret record is not công khai: its Thông tư 05 access mode follows (the reader's
+        # stamp does the same at ingest: header/record.py); lowering it is left to a person.
+        changes += apply(metadata, "access_mode", "03")
     if field == "number" and value is not None:
         parts = _NUMBER.match(value)
         for part, part_value in (("serial", parts["serial"]), ("symbol", parts["symbol"]),

@@ -47,6 +47,7 @@ from ocr.tesseract import check_languages
 from pipeline import __version__, index_queue
 from core.archive import ArchivedFiles, ArchiveStore
 from core.catalog import Catalog, Event, PageRecord
+from core.confidentiality import Level
 from core.config import Config
 from core.durable import copy_and_hash, sha256_file
 from core.home import Home
@@ -298,7 +299,8 @@ def write_archival_pdf(job: Job) -> None:
     add_text_layers(job.loaded.pdf, job.ocr)
     job.pdfa_path = job.staging / "document.pdf"
     # Dublin Core where a header field fits, the rest in the `vanban` XMP schema
-    found = {**job.options.metadata_defaults, **_header_metadata(job)}
+    defaults = job.options.metadata_defaults
+    found = _with_level({**defaults, **_header_metadata(job)}, defaults)
     info = DocumentInfo(
         title=found.get("summary") or _source_name(job),
         source_name=_source_name(job),
@@ -383,7 +385,18 @@ def _pdftotext(pdf: Path, page_number: int) -> str:
 def _metadata(job: Job) -> dict:
     found = _found_metadata(job)
     defaults = job.options.metadata_defaults
-    return {**defaults, **{k: v for k, v in found.items() if v is not None or k not in defaults}}
+    return _with_level({**defaults, **{k: v for k, v in found.items() if v is not None or k not in defaults}},
+                       defaults)
+
+
+def _with_level(metadata: dict, defaults: dict) -> dict:
+    """The stronger of the page's stamp and the level given beforehand (a profile's
+    `confidentiality`, `ingest --confidentiality`): a profile never lowers a stamp, and a
+    stamp the reader missed does not lower the profile's level."""
+    given = defaults.get("confidentiality")
+    if Level.of_mark(given) > Level.of_mark(metadata.get("confidentiality")):
+        return {**metadata, "confidentiality": given}
+    return metadata
 
 
 def _found_metadata(job: Job) -> dict:
@@ -514,6 +527,8 @@ def record(job: Job, catalog: Catalog, archive: ArchiveStore, index: SearchIndex
                 "sidecar_sha256": "",
                 "page_count": len(pages),
                 "metadata_json": RecordMetadata.from_mapping(metadata).to_json(),
+                # who may see it (the web's rule): the level of the mark the metadata holds
+                "confidentiality": int(Level.of_mark(metadata.get("confidentiality"))),
             })
             # The Thông tư 05 record and the duplicate check need the document's number.
             metadata = complete_record(db, document_id, metadata, defaults=job.config.records,

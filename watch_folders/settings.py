@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.confidentiality import Level
 from core.config_file import read_config
 from core.config import Config, ConfigError
 
@@ -30,9 +31,13 @@ class Profile:
     # A damaged or truncated PDF is archived as far as it can be read, the damage recorded
     # and flagged for review, instead of being refused (ocr/damage.py).
     accept_damaged: bool = False
+    # The least confidentiality level of what comes in here (core.confidentiality.Level): a
+    # stamp read on the page raises it, never lowers it (pipeline/ingest.py).
+    confidentiality: int = 0
 
     def metadata_defaults(self) -> dict[str, str]:
-        return dict(self.metadata)
+        level = Level(self.confidentiality)
+        return {**dict(self.metadata), **({"confidentiality": level.label} if level else {})}
 
 
 DEFAULT_PROFILES = (
@@ -110,6 +115,10 @@ def _parse_profiles(table: object, where: str) -> tuple[Profile, ...]:
         metadata = values.get("metadata", {})
         if not isinstance(metadata, dict):
             raise ConfigError(f"{where}: [profiles.{name}.metadata] phải là một bảng")
+        try:
+            level = Level.parse(str(values.get("confidentiality", Level.THUONG.label)))
+        except ValueError as error:
+            raise ConfigError(f"{where}: [profiles.{name}] confidentiality: {error}") from None
         profiles.append(Profile(
             name=name,
             title=str(values.get("title", name)),
@@ -117,6 +126,7 @@ def _parse_profiles(table: object, where: str) -> tuple[Profile, ...]:
             sign=sign,
             after_done=after_done,
             accept_damaged=accept_damaged,
+            confidentiality=int(level),
             metadata=tuple((str(k), unicodedata.normalize("NFC", str(v))) for k, v in metadata.items()),
         ))
     return tuple(profiles)
