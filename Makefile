@@ -1,11 +1,15 @@
 # sohoa — two commands do all the set-up on a fresh Debian 12 machine:
-#   make run    installs what is missing, creates the data home, ingests the sample scans
+#   make run    installs what is missing, creates the data home and a first administrator, drops
+#               the sample scans in an inbox, and runs sohoa serve (web application + watch service)
 #   make test   installs what is missing and runs the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_HOME ?= sohoa-data
+# where the web application listens: this machine only; make run BIND=0.0.0.0:8000 opens it to the LAN
+BIND ?= 127.0.0.1:8000
+ADMIN_PASSWORD := $(DATA_HOME)/mat-khau-quan-tri.txt
 # softhsm2: the PKCS#11 token the signing tests create (as a real agency USB token would be);
 # chromium: the browser the web tests drive through Playwright (never a downloaded one)
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 softhsm2 chromium
@@ -18,11 +22,24 @@ run: system-deps $(VENV)/.installed
 	$(BIN)/python -m tests.fixtures.scans --out $(DATA_HOME)/samples
 	@# the sample scans dropped into an inbox, as a clerk would: the service takes them at start
 	cp $(DATA_HOME)/samples/* $(DATA_HOME)/inbox/luu-tru/
+	@# the first administrator, when the home has no user yet: a generated password in a file
+	@# only the owner reads (never on a command line, never in the terminal's scrollback)
+	@if $(BIN)/sohoa --home $(DATA_HOME) user list --json | grep -qx '\[\]'; then \
+	  ( umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $(ADMIN_PASSWORD) ) && \
+	  $(BIN)/sohoa --home $(DATA_HOME) user add quantri --role quản-trị --clearance tuyệt-mật --password-stdin \
+	    < $(ADMIN_PASSWORD); \
+	fi
 	@echo
 	@echo "Đã thả các bản quét mẫu vào $(DATA_HOME)/inbox/luu-tru/. Ở cửa sổ khác, thử:"
 	@echo "  $(BIN)/sohoa --home $(DATA_HOME) status"
 	@echo "  $(BIN)/sohoa --home $(DATA_HOME) search \"văn bản điện tử\""
-	$(BIN)/sohoa --home $(DATA_HOME) watch
+	@if [ -f $(ADMIN_PASSWORD) ]; then \
+	  echo "Trang web: mở địa chỉ in dưới đây, đăng nhập tên quantri, mật khẩu trong tệp $(ADMIN_PASSWORD)"; \
+	  echo "  (chỉ chủ máy đọc được). Đổi mật khẩu: $(BIN)/sohoa --home $(DATA_HOME) user password quantri"; \
+	  echo "  rồi xóa tệp đó. Thêm người dùng: $(BIN)/sohoa --home $(DATA_HOME) user add TÊN --role cán-bộ"; \
+	fi
+	@echo
+	$(BIN)/sohoa --home $(DATA_HOME) serve --bind $(BIND)
 
 test: system-deps $(VENV)/.installed
 	@# the layer contract first (pyproject's [tool.importlinter]): imports only run downwards
