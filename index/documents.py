@@ -6,8 +6,11 @@ engine only maps these ready-made values onto its own fields and queries.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from index.analysis import (
@@ -34,6 +37,14 @@ ISSUING_BODY = "issuing_body"  # folded words, with positions, for "words in ord
 TEXT_PAIRS = "text_pairs"
 PAIR_JOINER = "_"  # never inside a token (tokens are letters and digits)
 STORED = "stored"  # JSON of what a hit shows, snippet pages included
+CONFIDENTIALITY = "confidentiality"  # the Level's number: a clearance is a range filter
+YEAR = "year"  # of the issue date, for its facet; absent when the date is unknown
+
+# Facets (SearchIndex.facets), each counted on a column of the value as written ("Công văn",
+# "Sở Nội vụ"), not the folded filter key: the page shows the value and gives it back as a
+# filter. Spellings of one key are counted together (facet_counts).
+FACETS = ("doc_type", "issuing_body", "year", "profile", "signature_status")
+FACET_FIELDS = {name: f"facet_{name}" for name in FACETS if name != "year"} | {"year": YEAR}
 
 # Query boosts per text field. Exact (normalised) matches count 3x folded ones so that
 # "văn bản" ranks a document with exactly those words above one with "vân bàn". Title,
@@ -87,11 +98,18 @@ class KeywordFilters:
     issuing_body: tuple[str, ...]  # folded words, in order
     profile: str | None
     signature_status: str | None
+    max_confidentiality: int | None = None
+
+    @property
+    def shows_nothing(self) -> bool:
+        """A clearance below every level: no document may be counted at all."""
+        return self.max_confidentiality is not None and self.max_confidentiality < 0
 
 
 def keyword_filters(filters: SearchFilters) -> KeywordFilters:
     low, high = date_key_range(filters)
     return KeywordFilters(
+        max_confidentiality=filters.max_confidentiality,
         date_low=low,
         date_high=high,
         doc_type=document_type_key(filters.doc_type) if filters.doc_type else None,
@@ -118,6 +136,13 @@ class PreparedDocument:
     profile: str | None
     signature_status: str | None
     stored: bytes
+    confidentiality: int = 0
+    year: int | None = None
+    labels: tuple[tuple[str, str], ...] = ()  # (facet field, value as written) of each facet
+
+
+def _label(value: str | None) -> str | None:
+    return " ".join(unicodedata.normalize("NFC", value).split()) or None if value else None
 
 
 def prepare(doc: IndexedDocument) -> PreparedDocument:
@@ -145,6 +170,14 @@ def prepare(doc: IndexedDocument) -> PreparedDocument:
         profile=keyword(doc.profile) or None if doc.profile else None,
         signature_status=keyword(doc.signature_status) or None if doc.signature_status else None,
         stored=stored_bytes(doc),
+        confidentiality=int(doc.confidentiality),
+        year=doc.issue_date.year if doc.issue_date else None,
+        labels=tuple(
+            (FACET_FIELDS[name], label)
+            for name, value in (("doc_type", doc.doc_type), ("issuing_body", doc.issuing_body),
+                                ("profile", doc.profile), ("signature_status", doc.signature_status))
+            if (label := _label(value))
+        ),
     )
 
 
@@ -163,6 +196,7 @@ def stored_bytes(doc: IndexedDocument) -> bytes:
         "issuing_body": doc.issuing_body,
         "profile": doc.profile,
         "signature_status": doc.signature_status,
+        "confidentiality": int(doc.confidentiality),
         "pages": list(doc.page_texts),
     }
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -185,6 +219,9 @@ def make_hit(
         issuing_body=record.get("issuing_body"),
         profile=record.get("profile"),
         signature_status=record.get("signature_status"),
+        # An entry without a level is never read (SCHEMA_VERSION 4); were one read, it
+        # would not pass for thường.
+        confidentiality=int(record.get("confidentiality", 3)),
         snippet=snippet,
         snippet_page=page,
     )
@@ -214,3 +251,38 @@ def with_fuzzy_hits(exact: list[Found], fuzzy: list[Found], limit: int) -> list[
 def pairs(folded: tuple[str, ...]) -> list[str]:
     """The TEXT_PAIRS terms of a folded phrase, in order."""
     return [PAIR_JOINER.join(pair) for pair in zip(folded, folded[1:])]
+
+
+def facet_requests(filters: SearchFilters) -> list[tuple[SearchFilters, tuple[str, ...]]]:
+    """Which facets to count under which filters: each facet under every filter but its own
+    ("drill sideways": with type Công văn chosen, the type facet still shows the other
+    types and how many each would give; the year facet leaves out the date range). The
+    clearance limit is never left out. Facets whose own filter is not set share one count.
+    """
+    own = {"doc_type": {"doc_type": None}, "issuing_body": {"issuing_body": None},
+           "year": {"date_from": None, "date_to": None}, "profile": {"profile": None},
+           "signature_status": {"signature_status": None}}
+    grouped: dict[SearchFilters, list[str]] = {}
+    for name in FACETS:
+        grouped.setdefault(dataclasses.replace(filters, **own[name]), []).append(name)
+    return [(wider, tuple(names)) for wider, names in grouped.items()]
+
+
+def facet_counts(name: str, raw: Mapping[object, int]) -> dict[str, int]:
+    """One facet's counts as a page shows them, most documents first: values that are one
+    filter key (spellings of "Công văn") counted as one, under their commonest spelling."""
+    if name == "year":
+        years = {str(int(year)): int(count) for year, count in raw.items() if year and int(year) > 0}
+        return dict(sorted(years.items(), key=lambda item: (-item[1], item[0])))
+    key_of = document_type_key if name == "doc_type" else keyword
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for label, count in raw.items():
+        if isinstance(label, str) and label and count:
+            groups.setdefault(key_of(label), []).append((label, int(count)))
+    merged = {
+        # (upper case is a stamp's spelling, not the name's)
+        min(spellings, key=lambda item: (-item[1], item[0].isupper(), item[0]))[0]:
+            sum(count for _, count in spellings)
+        for spellings in groups.values()
+    }
+    return dict(sorted(merged.items(), key=lambda item: (-item[1], item[0])))

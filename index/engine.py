@@ -47,12 +47,29 @@ class SearchIndex(abc.ABC):
 
     @abc.abstractmethod
     def search(
-        self, query: str, limit: int = 10, options: SearchOptions | None = None
+        self, query: str, limit: int = 10, options: SearchOptions | None = None, offset: int = 0
     ) -> list[SearchHit]:
-        """Best `limit` hits, first first. Never raises on odd user text.
+        """Best `limit` hits after the first `offset`, first first: a page of the ranking a
+        search without offset returns, in the same order. Never raises on odd user text.
 
         An empty query with filters lists the documents that meet them, newest first; an
-        empty query without filters finds nothing.
+        empty query without filters finds nothing (a clearance limit alone is no filter).
+        With filters.max_confidentiality, documents above that level are left out by the
+        query itself, as if not in the index.
+        """
+
+    @abc.abstractmethod
+    def facets(self, query: str, options: SearchOptions | None = None) -> dict[str, dict[str, int]]:
+        """How many of the documents the search matches (all of them, as count_matches)
+        have each value of each facet: {"doc_type": {"Công văn": 12, ...}, "issuing_body":
+        {...}, "year": {"2024": 30, ...}, "profile": {...}, "signature_status": {...}}, each
+        most documents first; documents without the value are not counted.
+
+        Each facet is counted under every filter but its own (a chosen type still shows the
+        other types; the year facet ignores the date range); the clearance limit always
+        applies. A value's count is what searching with it as that filter finds, except for
+        issuing_body, whose filter matches words in order ("Sở Nội vụ" also finds "Sở Nội vụ
+        tỉnh X").
         """
 
     @abc.abstractmethod

@@ -3,18 +3,25 @@ rest of sohoa exchange (the SearchIndex interface itself is in index.engine)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from core.confidentiality import Level
 from core.errors import SohoaError
 from core.events import Step
+from core.text import fold
 from core.record_metadata import RecordMetadata
 
 # Bumped whenever what is indexed, or how it is analysed, changes. An index written with
 # another version is rebuilt from the catalog (see index.store and index.rebuild).
-SCHEMA_VERSION = 3
+# 4: confidentiality levels, facet columns. An index without levels is never searched: it is
+# replaced by an empty generation marked needs_rebuild, so no stale entry can show a
+# classified document to a user below its level.
+SCHEMA_VERSION = 4
 
 
 class SearchIndexError(SohoaError):
@@ -41,6 +48,7 @@ class IndexedDocument:
     profile: str | None = None  # processing profile the document went through
     signature_status: str | None = None  # e.g. "signed", "unsigned", "invalid"
     pages: tuple[str, ...] = ()
+    confidentiality: int = 0  # core.confidentiality.Level value; see confidentiality_level()
 
     @property
     def page_texts(self) -> tuple[str, ...]:
@@ -70,7 +78,39 @@ class IndexedDocument:
             profile=_text(record.profile),
             signature_status=_text(signature_status) or _text(record.extra.get("signature_status")),
             pages=pages,
+            confidentiality=int(confidentiality_level(
+                record.confidentiality if record.confidentiality is not None
+                else record.extra.get("confidentiality"))),
         )
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def confidentiality_level(mark: object) -> int:
+    """The level a record's confidentiality mark means, as the index filters on it.
+
+    Absent or blank: thường (0). A level's label or slug in any case, with or without
+    diacritics ("MẬT", "tối-mật", "Tuyet mat"), or its number: that level. Anything else is
+    a mark we cannot read, and reading it wrong must never show a document to someone not
+    cleared for it: the highest level whose words it contains ("ĐỘ MẬT: TỐI MẬT" -> tối
+    mật), and at least mật when it names none.
+    """
+    if mark is None or isinstance(mark, bool):
+        return Level.MAT if mark else Level.THUONG
+    if isinstance(mark, int):
+        return Level(mark) if 0 <= mark <= Level.TUYET_MAT else Level.TUYET_MAT
+    if not isinstance(mark, str):
+        return Level.MAT
+    if not mark.strip():
+        return Level.THUONG
+    try:
+        return Level.parse(mark)
+    except ValueError:
+        pass
+    words = " " + " ".join(_WORD.findall(fold(mark))) + " "
+    named = [level for level in Level if level and f" {fold(level.label)} " in words]
+    return max([Level.MAT, *named])
 
 
 def index_entry(
@@ -127,10 +167,16 @@ class SearchFilters:
     issuing_body: str | None = None
     profile: str | None = None
     signature_status: str | None = None
+    # The reader's clearance (web.permissions.max_level): documents above it are not there
+    # at all for this search: no hit, count, facet or snippet. None: no limit (the CLI, run
+    # by whoever owns the archive). Below 0: nothing.
+    max_confidentiality: int | None = None
 
     @property
     def is_empty(self) -> bool:
-        return self == SearchFilters()
+        """No condition that selects documents. The clearance limit only hides some, so
+        an empty query with nothing but a limit still finds nothing."""
+        return dataclasses.replace(self, max_confidentiality=None) == SearchFilters()
 
 
 @dataclass(frozen=True)
@@ -153,6 +199,7 @@ class SearchHit:
     issuing_body: str | None = None
     profile: str | None = None
     signature_status: str | None = None
+    confidentiality: int = 0  # core.confidentiality.Level value
     # HTML: the text around the best match, escaped, matched words in <mark>...</mark>.
     snippet: str = ""
     snippet_page: int | None = None  # 1-based page of the snippet

@@ -340,9 +340,12 @@ class ManagedIndex(SearchIndex):
             self._follow().delete(doc_id)
 
     def search(
-        self, query: str, limit: int = 10, options: SearchOptions | None = None
+        self, query: str, limit: int = 10, options: SearchOptions | None = None, offset: int = 0
     ) -> list[SearchHit]:
-        return self._follow().search(query, limit, options)
+        return self._follow().search(query, limit, options, offset)
+
+    def facets(self, query: str, options: SearchOptions | None = None) -> dict[str, dict[str, int]]:
+        return self._follow().facets(query, options)
 
     def count_matches(self, query: str, options: SearchOptions | None = None) -> int:
         return self._follow().count_matches(query, options)

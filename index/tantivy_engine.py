@@ -19,6 +19,8 @@ from index.documents import (
     Found,
     KeywordFilters,
     PreparedDocument,
+    facet_counts,
+    facet_requests,
     keyword_filters,
     make_hit,
     pairs,
@@ -39,6 +41,9 @@ Q = tantivy.Query
 # tantivy needs at least 15 MB of indexing heap per thread. One thread and a small heap
 # suit ingest, which commits after every document; a rebuild asks for more.
 _WRITER_HEAP_BYTES = 50_000_000
+# Buckets a facet may return: every value, as long as tantivy's own limit on buckets per
+# request (65,000) allows; no archive has that many document types or issuing bodies.
+_FACET_VALUES = 10_000
 
 
 def _build_schema() -> tantivy.Schema:
@@ -52,6 +57,13 @@ def _build_schema() -> tantivy.Schema:
     for name in (f.NUMBER, f.DOC_TYPE, f.PROFILE, f.SIGNATURE):
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
     builder.add_integer_field(f.DATE_KEY, indexed=True, fast=True)
+    builder.add_integer_field(f.CONFIDENTIALITY, indexed=True, fast=True)
+    # Facets are counted by tantivy's terms aggregation on these columns, without loading
+    # any stored document.
+    builder.add_integer_field(f.YEAR, indexed=False, fast=True)
+    for name in f.FACET_FIELDS.values():
+        if name != f.YEAR:
+            builder.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     builder.add_bytes_field(f.STORED, stored=True)
     return builder.build()
 
@@ -133,46 +145,72 @@ class TantivyIndex(SearchIndex):
     # -- reading -----------------------------------------------------------------------
 
     def search(
-        self, query: str, limit: int = 10, options: SearchOptions | None = None
+        self, query: str, limit: int = 10, options: SearchOptions | None = None, offset: int = 0
     ) -> list[SearchHit]:
         options = options or SearchOptions()
         parsed = parse_query(query)
         filters = keyword_filters(options.filters)
-        if (parsed.is_empty and options.filters.is_empty) or limit <= 0:  # tantivy panics on 0
-            return []
+        offset = max(offset, 0)
+        if (parsed.is_empty and options.filters.is_empty) or limit <= 0 or filters.shows_nothing:
+            return []  # (tantivy panics on limit 0)
         searcher = self._searcher()
         if searcher.num_docs == 0:
             return []
         # Without words there is no relevance: a filter-only listing is newest first.
         by_date = options.sort is Sort.DATE or parsed.is_empty
-        found = self._run(searcher, parsed, filters, by_date, limit, fuzzy=False)
-        if len(found) < limit and parsed.has_fuzzy:
-            tolerant = self._run(searcher, parsed, filters, by_date, limit + len(found), fuzzy=True)
-            found = with_fuzzy_hits(found, tolerant, limit)
+        # A page is the same slice of the same ranking as without an offset: the ranking up
+        # to its end, exact and OCR-tolerant hits merged as always, then cut.
+        wanted = offset + limit
+        found = self._run(searcher, parsed, filters, by_date, wanted, fuzzy=False)
+        if len(found) < wanted and parsed.has_fuzzy:
+            tolerant = self._run(searcher, parsed, filters, by_date, wanted + len(found), fuzzy=True)
+            found = with_fuzzy_hits(found, tolerant, wanted)
         matcher = Matcher(parsed) if options.snippets else None
         return [
             make_hit(doc_id, score, searcher.doc(address).get_first(f.STORED), parsed, matcher)
-            for doc_id, score, address in found
+            for doc_id, score, address in found[offset:]
         ]
 
     def count_matches(self, query: str, options: SearchOptions | None = None) -> int:
-        # search()'s query, counted by tantivy: the exact pass or (when it has one) the
-        # OCR-tolerant pass, whose hits search() adds when the exact ones do not fill the limit.
         options = options or SearchOptions()
         parsed = parse_query(query)
-        if parsed.is_empty and options.filters.is_empty:
+        filters = keyword_filters(options.filters)
+        if (parsed.is_empty and options.filters.is_empty) or filters.shows_nothing:
             return 0
         searcher = self._searcher()
         if searcher.num_docs == 0:
             return 0
+        return searcher.search(self._matching_query(parsed, filters), limit=1, count=True).count
+
+    def facets(self, query: str, options: SearchOptions | None = None) -> dict[str, dict[str, int]]:
+        options = options or SearchOptions()
+        parsed = parse_query(query)
+        counts: dict[str, dict[str, int]] = {name: {} for name in f.FACETS}
+        if (parsed.is_empty and options.filters.is_empty) or keyword_filters(options.filters).shows_nothing:
+            return counts
+        searcher = self._searcher()
+        if searcher.num_docs == 0:
+            return counts
+        for filters, names in facet_requests(options.filters):
+            request = {name: {"terms": {"field": f.FACET_FIELDS[name], "size": _FACET_VALUES}} for name in names}
+            result = searcher.aggregate(self._matching_query(parsed, keyword_filters(filters)), request)
+            for name in names:
+                buckets = result.get(name, {}).get("buckets", [])
+                counts[name] = facet_counts(name, {b["key"]: b["doc_count"] for b in buckets})
+        return counts
+
+    def _matching_query(self, parsed: ParsedQuery, filters: KeywordFilters) -> tantivy.Query:
+        # Every document search() could return, however large its limit: the exact pass or
+        # (when it has one) the OCR-tolerant pass, whose hits search() adds when the exact
+        # ones do not fill the limit. What count_matches and facets count.
         words = Q.all_query() if parsed.is_empty else self._text_query(parsed, False)
         if parsed.has_fuzzy:
             words = Q.boolean_query([(Occur.Should, words), (Occur.Should, self._text_query(parsed, True))])
-        conditions = self._filter_queries(keyword_filters(options.filters))
+        conditions = self._filter_queries(filters)
         if conditions:
             condition = Q.boolean_query([(Occur.Must, q) for q in conditions])
             words = Q.boolean_query([(Occur.Must, words), (Occur.Must, Q.const_score_query(condition, 0.0))])
-        return searcher.search(words, limit=1, count=True).count
+        return words
 
     def _run(self, searcher: tantivy.Searcher, parsed: ParsedQuery, filters: KeywordFilters,
              by_date: bool, limit: int, fuzzy: bool) -> list[Found]:
@@ -291,6 +329,11 @@ class TantivyIndex(SearchIndex):
                 queries.append(Q.term_query(self._schema, field, value))
         if filters.issuing_body:
             queries.append(self._terms_query(f.ISSUING_BODY, filters.issuing_body))
+        if filters.max_confidentiality is not None:
+            # Part of the query itself, so hits, counts and facets all leave the others out.
+            queries.append(Q.range_query(
+                self._schema, f.CONFIDENTIALITY, tantivy.FieldType.Integer, 0, filters.max_confidentiality,
+            ))
         return queries
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -327,5 +370,10 @@ def _to_tantivy(doc: PreparedDocument) -> tuple[int, tantivy.Document]:
         if value:
             out.add_text(field, value)
     out.add_integer(f.DATE_KEY, doc.date_key)
+    out.add_integer(f.CONFIDENTIALITY, doc.confidentiality)
+    if doc.year is not None:
+        out.add_integer(f.YEAR, doc.year)
+    for field, label in doc.labels:
+        out.add_text(field, label)
     out.add_bytes(f.STORED, doc.stored)
     return doc.doc_id, out

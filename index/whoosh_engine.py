@@ -13,7 +13,7 @@ import pathlib
 import time
 from collections.abc import Iterator
 
-from whoosh import fields, query as wq
+from whoosh import collectors, fields, query as wq
 from whoosh import index as whoosh_index
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.index import LockError
@@ -25,6 +25,8 @@ from index.documents import (
     Found,
     KeywordFilters,
     PreparedDocument,
+    facet_counts,
+    facet_requests,
     keyword_filters,
     make_hit,
     pairs,
@@ -53,8 +55,14 @@ def _build_schema() -> fields.Schema:
         f.ISSUING_BODY: fields.TEXT(**words),
         f.TEXT_PAIRS: fields.TEXT(**words),
         f.DATE_KEY: fields.NUMERIC(int, bits=64, sortable=True),
+        f.CONFIDENTIALITY: fields.NUMERIC(int),
+        # Columns the facets are counted on.
+        f.YEAR: fields.NUMERIC(int, sortable=True),
         f.STORED: fields.STORED,
     }
+    for name in f.FACET_FIELDS.values():
+        if name != f.YEAR:
+            schema[name] = fields.ID(sortable=True)
     for name in f.FIELD_BOOSTS:
         schema[name] = fields.TEXT(**words)
     return fields.Schema(**schema)
@@ -136,24 +144,62 @@ class WhooshIndex(SearchIndex):
     # -- reading -----------------------------------------------------------------------
 
     def search(
-        self, query: str, limit: int = 10, options: SearchOptions | None = None
+        self, query: str, limit: int = 10, options: SearchOptions | None = None, offset: int = 0
     ) -> list[SearchHit]:
         options = options or SearchOptions()
         parsed = parse_query(query)
         filters = keyword_filters(options.filters)
         searcher = self._fresh_searcher()
-        if (parsed.is_empty and options.filters.is_empty) or limit <= 0:
+        offset = max(offset, 0)
+        if (parsed.is_empty and options.filters.is_empty) or limit <= 0 or filters.shows_nothing:
             return []
         if searcher.doc_count() == 0:
             return []
         # Without words there is no relevance: a filter-only listing is newest first.
         by_date = options.sort is Sort.DATE or parsed.is_empty
-        found = _run(searcher, parsed, filters, by_date, limit, fuzzy=False)
-        if len(found) < limit and parsed.has_fuzzy:
-            tolerant = _run(searcher, parsed, filters, by_date, limit + len(found), fuzzy=True)
-            found = with_fuzzy_hits(found, tolerant, limit)
+        # A page is the same slice of the same ranking as without an offset: the ranking up
+        # to its end, exact and OCR-tolerant hits merged as always, then cut.
+        wanted = offset + limit
+        found = _run(searcher, parsed, filters, by_date, wanted, fuzzy=False)
+        if len(found) < wanted and parsed.has_fuzzy:
+            tolerant = _run(searcher, parsed, filters, by_date, wanted + len(found), fuzzy=True)
+            found = with_fuzzy_hits(found, tolerant, wanted)
         matcher = Matcher(parsed) if options.snippets else None
-        return [make_hit(doc_id, score, stored, parsed, matcher) for doc_id, score, stored in found]
+        return [make_hit(doc_id, score, searcher.stored_fields(docnum)[f.STORED], parsed, matcher)
+                for doc_id, score, docnum in found[offset:]]
+
+    def count_matches(self, query: str, options: SearchOptions | None = None) -> int:
+        options = options or SearchOptions()
+        parsed = parse_query(query)
+        if self._finds_nothing(parsed, options):
+            return 0
+        return len(_matching(self._fresh_searcher(), parsed, keyword_filters(options.filters)))
+
+    def facets(self, query: str, options: SearchOptions | None = None) -> dict[str, dict[str, int]]:
+        options = options or SearchOptions()
+        parsed = parse_query(query)
+        counts: dict[str, dict[str, int]] = {name: {} for name in f.FACETS}
+        if self._finds_nothing(parsed, options):
+            return counts
+        searcher = self._fresh_searcher()
+        reader = searcher.reader()
+        for filters, names in facet_requests(options.filters):
+            docnums = _matching(searcher, parsed, keyword_filters(filters))
+            for name in names:
+                column = reader.column_reader(f.FACET_FIELDS[name])
+                raw: dict[object, int] = {}
+                for docnum in docnums:
+                    value = column[docnum]
+                    raw[value] = raw.get(value, 0) + 1
+                counts[name] = facet_counts(name, raw)
+        return counts
+
+    def _finds_nothing(self, parsed: ParsedQuery, options: SearchOptions) -> bool:
+        return (
+            (parsed.is_empty and options.filters.is_empty)
+            or keyword_filters(options.filters).shows_nothing
+            or self._fresh_searcher().doc_count() == 0
+        )
 
     def doc_ids(self) -> set[int]:
         reader = self._fresh_searcher().reader()
@@ -197,11 +243,29 @@ def _run(searcher: Searcher, parsed: ParsedQuery, filters: KeywordFilters, by_da
     words = wq.Every() if parsed.is_empty else _text_query(parsed, fuzzy)
     conditions = _filter_queries(filters)
     condition = wq.And(conditions) if conditions else None  # filters do not score
+    # Hits carry their docnum: stored documents are read only for the page shown.
+    doc_ids = searcher.reader().column_reader(f.DOC_ID)
     if by_date:
         results = searcher.search(words, limit=limit, filter=condition, sortedby=f.DATE_KEY, reverse=True)
-        return [(int(hit[f.DOC_ID]), 0.0, hit[f.STORED]) for hit in results]
-    results = searcher.search(words, limit=limit, filter=condition)
-    return [(int(hit[f.DOC_ID]), float(hit.score), hit[f.STORED]) for hit in results]
+        return [(int(doc_ids[hit.docnum]), 0.0, hit.docnum) for hit in results]
+    # Neither block-quality skipping nor matcher replacement: once the top `limit` is full,
+    # Whoosh replaces the query's matchers by ones that skip documents scoring below the
+    # lowest kept score, and dropped documents that belonged in the top (a page then
+    # differed from the same slice of a longer list).
+    top = collectors.TopCollector(limit, usequality=False, replace=0)
+    collector = collectors.FilterCollector(top, allow=condition) if condition is not None else top
+    searcher.search_with_collector(words, collector)
+    return [(int(doc_ids[docnum]), float(score), docnum) for score, docnum in collector.results().top_n]
+
+
+def _matching(searcher: Searcher, parsed: ParsedQuery, filters: KeywordFilters) -> list[int]:
+    """Docnums of every document search() could return, however large its limit (exact or
+    OCR-tolerant matches): what count_matches and facets count."""
+    # The tolerant query matches everything the exact one does, and more.
+    words = wq.Every() if parsed.is_empty else _text_query(parsed, parsed.has_fuzzy)
+    conditions = _filter_queries(filters)
+    results = searcher.search(words, limit=None, filter=wq.And(conditions) if conditions else None, scored=False)
+    return list(results.docs())
 
 
 def _text_query(parsed: ParsedQuery, fuzzy: bool) -> wq.Query:
@@ -257,6 +321,9 @@ def _filter_queries(filters: KeywordFilters) -> list[wq.Query]:
             queries.append(wq.Term(field, value))
     if filters.issuing_body:
         queries.append(_terms_query(f.ISSUING_BODY, filters.issuing_body))
+    if filters.max_confidentiality is not None:
+        # A filter of the query itself, so hits, counts and facets all leave the others out.
+        queries.append(wq.NumericRange(f.CONFIDENTIALITY, 0, filters.max_confidentiality))
     return queries
 
 
@@ -264,8 +331,12 @@ def _to_whoosh(doc: PreparedDocument) -> dict[str, object]:
     values: dict[str, object] = {
         f.DOC_ID: doc.doc_id,
         f.DATE_KEY: doc.date_key,
+        f.CONFIDENTIALITY: doc.confidentiality,
         f.STORED: doc.stored,
     }
+    # 0, not absent: Whoosh's column gives an absent number its largest value.
+    values[f.YEAR] = doc.year or 0
+    values.update(doc.labels)
     for field, value in (
         (f.TEXT, doc.text),
         (f.TEXT_FOLDED, doc.text_folded),
