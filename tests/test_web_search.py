@@ -279,3 +279,22 @@ def test_an_empty_search_asks_for_words(web_archive):  # noqa: F811
     html = search(logged_in(Role.CAN_BO, Level.TUYET_MAT))
     assert result_ids(html) == [] and 'id="so-ket-qua"' not in html
     assert "Nhập từ khóa" in html
+
+
+def test_the_catalog_has_the_last_word_on_what_is_shown(web_archive):  # noqa: F811
+    """A withdrawn document, or one whose level the catalog raised while its index entry
+    waits: never listed, and not counted, even before the index is told."""
+    from core.models import Document
+
+    client = logged_in(Role.CAN_BO, Level.MAT)
+    withdrawn, raised = web_archive.ids[Level.THUONG], web_archive.ids[Level.MAT]
+    try:
+        Document.objects.filter(pk=withdrawn).update(withdrawn_at="2026-01-01T00:00:00+07:00")
+        Document.objects.filter(pk=raised).update(confidentiality=int(Level.TUYET_MAT))
+        html = search(client, q=ALL_OF_THEM)
+        assert result_ids(html) == [] and total(html) == 0
+        assert result_ids(search(client, q="điện tử")) == []
+    finally:
+        Document.objects.filter(pk=withdrawn).update(withdrawn_at=None)
+        Document.objects.filter(pk=raised).update(confidentiality=int(Level.MAT))
+    assert set(result_ids(search(client, q=ALL_OF_THEM))) == {withdrawn, raised}

@@ -241,6 +241,10 @@ def _search(user, params: SearchParams, options, problems, index) -> SearchPage:
     total = max(total - (len(hits) - len(shown)), offset + len(shown)) if total else len(shown)
     results = tuple(_result(hit, rows[hit.doc_id], params.q) for hit in shown)
     facets = _facets(index, params, options)
+    if getattr(index, "needs_rebuild", False):
+        # the web only reads the index; `sohoa serve`'s service or `sohoa reindex` rebuilds it
+        problems += ("Chỉ mục tìm kiếm đang chờ dựng lại (phiên bản mới hoặc đổi bộ máy tìm kiếm) nên kết quả "
+                     "có thể thiếu; hãy báo quản trị chạy «sohoa reindex».",)
     return SearchPage(params=params, results=results, total=total, page=params.page, pages=pages,
                       facets=facets, problems=problems, searched=True)
 
