@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from core.errors import SohoaError  # standard library only, like this module
-from core.home import resolve_home  # the standard library only too
+from core.home import Home, resolve_home  # the standard library only too
 
 
 EXIT_OK = 0
@@ -85,7 +85,7 @@ def report_folder(option: str | None, what: str) -> Path | None:
 
 
 def has_config(root: Path) -> bool:
-    return (root / "config.toml").is_file()
+    return Home(root).exists()
 
 
 def not_a_home(root: Path) -> str:
@@ -95,8 +95,6 @@ def not_a_home(root: Path) -> str:
 
 def open_home(args):
     """The home every command but `init` works on: main() has refused one without a config."""
-    from core.home import Home
-
     home = Home(resolve_home(args.home))
     if not home.exists():  # removed since main() looked: never a new archive in its place
         raise UserError(not_a_home(home.root))

@@ -168,8 +168,9 @@ class Catalog:
         """Legacy migration 6's fill (core/legacy.py) run again, on either database: the
         sidecar sizes still NULL, from the files whose SHA-256 matches."""
         from core import legacy
+        from core.home import Home
 
-        legacy._fill_sidecar_sizes(Transaction(self.alias), self.path.parent / "archive")
+        legacy._fill_sidecar_sizes(Transaction(self.alias), Home(self.path.parent).archive_dir)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

@@ -24,9 +24,9 @@ from urllib.parse import unquote, urlsplit
 
 from core.config_file import read_config
 from core.errors import ConfigError, SohoaError
+from core.home import Home
 
 
-CATALOG_FILE = "catalog.sqlite"
 PASSWORD_VARIABLE = "SOHOA_DATABASE_PASSWORD"
 APPS = ["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.sessions", "core"]
 
@@ -100,14 +100,15 @@ def home_database_settings(home_root: Path, catalog_path: Path | None = None) ->
     """The DATABASES entry of the home at home_root: its config.toml's [database], or
     SQLite at catalog_path (default: catalog.sqlite)."""
     section = {}
-    config = home_root / "config.toml"
+    home = Home(home_root)
+    config = home.config_path
     try:
         section = (read_config(config) or {}).get("database") or {}
     except (OSError, ConfigError):
         pass  # no config, or one core/config.py reports on its own: the default catalog
     url = section.get("url")
     if not url:
-        return sqlite_settings(catalog_path or home_root / CATALOG_FILE)
+        return sqlite_settings(catalog_path or home.catalog_path)
     password = os.environ.get(PASSWORD_VARIABLE)
     if password is None and section.get("password_file"):
         password_file = Path(section["password_file"])

@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 from core.errors import SohoaError
+from core.home import Home
 
 LEGACY_MIGRATIONS: tuple[str, ...] = (
     # 1: documents, their pages and the audit trail
@@ -154,7 +155,7 @@ def bring_to_adoption_point(alias: str, home_root: Path | None) -> bool:
         raise SchemaMismatch(
             f"{connection.settings_dict['NAME']}: danh mục do phiên bản sohoa mới hơn tạo (lược đồ {version}); "
             "hãy dùng phiên bản sohoa mới hơn")
-    archive_root = (home_root or Path(connection.settings_dict["NAME"]).parent) / "archive"
+    archive_root = Home(home_root or Path(connection.settings_dict["NAME"]).parent).archive_dir
     for number, script in enumerate(LEGACY_MIGRATIONS[version:], start=version + 1):
         raw.execute("BEGIN IMMEDIATE")
         try:
