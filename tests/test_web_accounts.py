@@ -337,3 +337,22 @@ def test_the_admin_is_in_vietnamese_and_for_administrators_only(home):
     assert "Vai trò và mức mật" in change and "lưu trữ viên" in change
     assert admin.get("/quan-tri/core/accesslogentry/add/").status_code == 403  # never written here
     assert admin.get("/quan-tri/core/accesslogentry/").status_code == 200
+
+
+def test_behind_the_proxy_the_lockout_is_per_browser_address():
+    from axes.models import AccessAttempt
+
+    proxied = {"HTTP_X_FORWARDED_PROTO": "https"}
+    with override_settings(ROOT_URLCONF=__name__, SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")):
+        make_user("thu", Role.CAN_BO, password=PASSWORD)
+        for n in range(5):
+            login(Client(), "thu", f"sai-{n}", HTTP_X_REAL_IP="10.0.0.7", **proxied)
+        assert AccessAttempt.objects.get(username="thu").ip_address == "10.0.0.7"
+        assert login(Client(), "thu", PASSWORD, HTTP_X_REAL_IP="10.0.0.7", **proxied).status_code == 429
+        # the same name from another desk in the office still logs in
+        assert login(Client(), "thu", PASSWORD, HTTP_X_REAL_IP="10.0.0.8", **proxied).status_code == 302
+    # Not behind the proxy (SOHOA_HTTPS unset): the header is anyone's to write, never believed.
+    make_user("thao", Role.CAN_BO, password=PASSWORD)
+    for n in range(5):
+        login(Client(), "thao", f"sai-{n}", HTTP_X_REAL_IP=f"10.0.1.{n}")
+    assert login(Client(), "thao", PASSWORD, HTTP_X_REAL_IP="10.0.1.99").status_code == 429

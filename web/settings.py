@@ -69,6 +69,7 @@ def web_settings(home_root: Path, *, debug: bool = False) -> dict:
             "web",
         ],
         MIDDLEWARE=[
+            "web.proxy.real_client_address",  # behind nginx: the browser's address, not 127.0.0.1
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
