@@ -12,11 +12,11 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.confidentiality import Level
 from core.roles import Role
@@ -37,89 +37,82 @@ PASSWORD = "mật-khẩu-thử-nghiệm-42"
 BLOCKING_IMPACTS = ("serious", "critical")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-# Until `sohoa serve` and `sohoa user add` exist (commands/web.py), gunicorn directly and
-# users written in-process; then the site is started and the users made as a user does.
-USE_CLI = False
-
-
-def has_serve_command() -> bool:
-    return USE_CLI
-
-
 class WebServer:
-    """The web application in a process of its own, serving one home on 127.0.0.1:port."""
+    """`sohoa serve` as a user starts it, on a port the system picks (--bind 127.0.0.1:0,
+    the address read from its own start line), stopped with Ctrl-C."""
 
     def __init__(self, home: Path, log: Path):
         self.home = Path(home)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
+        self.url = ""
         self.process: subprocess.Popen | None = None
 
-    def command(self) -> list[str]:
-        if has_serve_command():
-            return [str(BIN / "sohoa"), "--home", str(self.home), "serve", "--bind", f"127.0.0.1:{self.port}"]
-        return [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "4",
-                "--timeout", "120",
-                # not the shared ~/.gunicorn/gunicorn.ctl: other servers may run beside this one
-                "--no-control-socket", "web.wsgi:application"]
-
-    def start(self, timeout: float = 90) -> "WebServer":
-        environment = {k: v for k, v in os.environ.items() if k not in ("SOHOA_HOME", "DJANGO_SETTINGS_MODULE")}
-        environment.update(DJANGO_SETTINGS_MODULE="web.settings", SOHOA_HOME=str(self.home))
+    def start(self, timeout: float = 120) -> "WebServer":
+        environment = {k: v for k, v in os.environ.items() if k != "SOHOA_HOME"}
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "wb") as log:
-            # A session of its own: stopping it reaches gunicorn's workers (and serve's watcher) too.
-            self.process = subprocess.Popen(self.command(), cwd=REPO, env=environment, stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.wait_ready(timeout)
+            # A process group of its own, as at a terminal: Ctrl-C reaches it and only it.
+            self.process = subprocess.Popen(
+                [str(BIN / "sohoa"), "--home", str(self.home), "serve", "--bind", "127.0.0.1:0", "--json"],
+                cwd=REPO, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        try:
+            self.url = self._until(self._started, timeout, "its start line").rstrip("/")
+            self._until(self._answers, timeout, f"an HTTP answer on {self.url}")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
-    def answers(self) -> bool:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+    def _until(self, condition, timeout: float, what: str):
+        """Poll until condition() gives something; fail at once, with the log, if the
+        process ended first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"sohoa serve ended (code {self.process.returncode}) before {what}:\n"
+                                     f"{self.log_text()}")
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.1)  # poll interval, not evidence: the condition is
+        raise AssertionError(f"sohoa serve gave no {what} within {timeout} s:\n{self.log_text()}")
+
+    def _started(self) -> str | None:
+        for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # a line still being written
+                if event.get("event") == "web-started":
+                    return event["url"]
+        return None
+
+    def _answers(self) -> bool:
+        address = urlsplit(self.url)
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
         try:
             connection.request("GET", "/dang-nhap/")
-            return connection.getresponse().status < 500
+            return connection.getresponse().status == 200
         except OSError:
             return False
         finally:
             connection.close()
 
-    def wait_ready(self, timeout: float) -> None:
-        """Poll until the site answers an HTTP request; fail at once, with its log, if the
-        process ended first."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the web server ended (code {self.process.returncode}) before answering:\n"
-                                     f"{self.log_text()}")
-            if self.answers():
-                return
-            time.sleep(0.1)  # poll interval, not evidence: the HTTP answer is
-        self.stop()
-        raise AssertionError(f"the web server did not answer on {self.url} within {timeout} s:\n{self.log_text()}")
-
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
 
-    def stop(self, timeout: float = 30) -> None:
+    def stop(self, timeout: float = 60) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        # Ctrl-C for `sohoa serve`, as a user stops it; gunicorn's graceful stop is SIGTERM.
-        how = signal.SIGINT if has_serve_command() else signal.SIGTERM
-        os.killpg(self.process.pid, how)
+        os.killpg(self.process.pid, signal.SIGINT)  # Ctrl-C at the terminal
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
-            raise AssertionError(f"the web server did not stop within {timeout} s of {how.name}:\n{self.log_text()}")
+            raise AssertionError(f"sohoa serve did not stop within {timeout} s of Ctrl-C:\n{self.log_text()}")
 
 
 def add_user(home: Path, name: str, role: Role, clearance: Level, password: str = PASSWORD) -> None:
@@ -127,19 +120,10 @@ def add_user(home: Path, name: str, role: Role, clearance: Level, password: str 
     administrator makes one."""
     command = [str(BIN / "sohoa"), "--home", str(home), "user", "add", name, "--role", role.slug,
                "--clearance", clearance.slug]
-    environment = {k: v for k, v in os.environ.items() if k != "SOHOA_HOME"}
+    environment = {k: v for k, v in os.environ.items() if k not in ("SOHOA_HOME", "SOHOA_PASSWORD")}
     done = subprocess.run(command, input=password + "\n", capture_output=True, text=True, env=environment,
                           timeout=120)
     assert done.returncode == 0, f"sohoa user add {name}: {done.stdout}{done.stderr}"
-
-
-def add_user_in_process(home: Path, name: str, role: Role, clearance: Level, password: str = PASSWORD) -> None:
-    """Until `sohoa user add` exists: the same rows written through Django in this process
-    (the home's SQLite database is shared with the server)."""
-    from tests.web_support import make_user, use_web_home
-
-    use_web_home(home)
-    make_user(name, role, clearance, password=password)
 
 
 def launch_chromium(playwright):
