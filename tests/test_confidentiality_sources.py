@@ -244,3 +244,20 @@ def test_upgrading_a_home_sets_the_column_from_the_records_marks(own_home):
     assert column(home, ids["mat"]) == Level.TUYET_MAT  # never lowered
     assert column(home, ids["stamp_over_flag"]) == Level.TUYET_MAT
     assert column(home, ids["flag_plain"]) == Level.TOI_MAT
+
+
+def test_a_home_from_before_the_django_catalog_keeps_its_secret_records_secret(tmp_path):
+    """A release home (raw sqlite3 catalog, no column at all) is adopted, then migrated
+    through 0002 and 0003: its MẬT record arrives mật, not thường."""
+    from tests.test_data_layer_upgrade import _legacy_home
+
+    home = tmp_path / "kho cũ"
+    row = _legacy_home(home, 7)
+    with sqlite3.connect(home / "catalog.sqlite") as db:
+        db.execute("UPDATE documents SET metadata_json = ? WHERE id = ?",
+                   (json.dumps({"summary": "Về chuyển đổi số", "confidentiality": "MẬT"}, ensure_ascii=False),
+                    row["id"]))
+    shown = run_sohoa(home, "show", str(row["id"]), "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["confidentiality"] == {"level": int(Level.MAT), "label": "mật"}
+    assert column(home, row["id"]) == Level.MAT
