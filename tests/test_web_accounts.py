@@ -290,7 +290,8 @@ def test_behind_https_the_cookies_are_secure_and_hsts_is_sent(home, monkeypatch)
 def test_login_requires_the_csrf_token():
     make_user("xuan", Role.CAN_BO, password=PASSWORD)
     client = Client(enforce_csrf_checks=True)
-    assert login(client, "xuan", PASSWORD).status_code == 403
+    refused = login(client, "xuan", PASSWORD)
+    assert refused.status_code == 403 and "Không gửi được biểu mẫu" in refused.content.decode()
     assert "_auth_user_id" not in client.session
     form = client.get("/dang-nhap/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.content.decode()).group(1)
@@ -311,7 +312,11 @@ def test_only_roles_that_may_search_get_past_require(role, superuser, allowed):
         user.save()
     client = Client()
     assert login(client, name, PASSWORD).status_code == 302
-    assert client.get("/thu-quyen/").status_code == (200 if allowed else 403)
+    page = client.get("/thu-quyen/")
+    assert page.status_code == (200 if allowed else 403)
+    if not allowed:  # said in Vietnamese, with what the user lacks
+        said = "Vai trò của bạn (văn thư)" if role else "chưa được giao vai trò"
+        assert "Không có quyền" in page.content.decode() and said in page.content.decode()
 
 
 # -- the admin -----------------------------------------------------------------------------

@@ -122,6 +122,7 @@ def web_settings(home_root: Path, *, debug: bool = False) -> dict:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=https,
         CSRF_COOKIE_SECURE=https,
+        CSRF_FAILURE_VIEW="web.views.accounts.csrf_failure",  # said in Vietnamese
         SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https") if https else None,
         SECURE_HSTS_SECONDS=31536000 if https else 0,
         SECURE_CONTENT_TYPE_NOSNIFF=True,

@@ -58,3 +58,9 @@ def locked_out(request, original_response=None, credentials=None):
         "retry_at": retry_at,
     }
     return render(request, "web/locked_out.html", context, status=429)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a form sent without its token (a page kept open across a restart
+    of the browser, cookies blocked, or another site's form) is refused in Vietnamese."""
+    return render(request, "web/csrf_failure.html", status=403)
