@@ -52,9 +52,15 @@ def _web_django(home) -> None:
 def cmd_serve(args) -> int:
     from watch_folders.settings import load_watch_settings
 
+    from watch_folders.service import running_service_pid
+
     home = open_home(args)
     home.config()  # a mistake in config.toml is reported before anything starts
     grace = load_watch_settings(home.config_path).stop_grace_seconds
+    running = running_service_pid(home.root)
+    if running is not None:  # one watch service per home: said before the web starts
+        raise UserError(f"dịch vụ theo dõi thư mục của kho {home.root} đang chạy (tiến trình {running}); "
+                        "hãy dừng nó trước (Ctrl-C hoặc systemctl stop sohoa-watch) rồi chạy lại sohoa serve")
     # The schema is brought up to date here, once, before any gunicorn worker starts (each
     # worker checks again under core's migration lock and finds nothing to do).
     _web_django(home)
@@ -158,7 +164,10 @@ class _Supervisor:
                 "--workers", str(WEB_WORKERS), "--worker-class", "gthread", "--threads", str(WEB_THREADS),
                 "--graceful-timeout", str(WEB_GRACE_SECONDS), "--timeout", "120",
                 "--error-logfile", str(self.home.root / "logs" / WEB_LOG), "--log-level", "info",
-                "--name", "sohoa-web"]
+                "--name", "sohoa-web",
+                # gunicorn's control socket sits at one per-user path ($HOME/.gunicorn): two homes
+                # served by one user would fight over it, and nothing here uses it
+                "--no-control-socket"]
 
     def _watch(self) -> list[str]:
         command = [sys.executable, "-m", "commands.main", "--home", str(self.home.root), "watch"]
@@ -293,8 +302,8 @@ def _die_with_parent() -> None:
 
 
 def _read_password(args, *, confirm: bool) -> str:
-    """The password: stdin with --password-stdin or when stdin is not a terminal (a pipe, a
-    file), else $SOHOA_PASSWORD, else asked at the terminal (twice, unseen)."""
+    """The password: stdin with --password-stdin; else $SOHOA_PASSWORD when set; else stdin
+    when it is not a terminal (a pipe, a file); else asked at the terminal (twice, unseen)."""
     if getattr(args, "password_stdin", False) or (not sys.stdin.isatty() and PASSWORD_VARIABLE not in os.environ):
         line = sys.stdin.readline()
         password = line[:-1] if line.endswith("\n") else line

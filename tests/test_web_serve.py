@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SOHOA
-from tests.test_watch_support import make_home, tiny_scan, wait_for, wait_settled
+from tests.test_watch_support import Service, make_home, tiny_scan, wait_for, wait_settled
 
 PASSWORD = "trăm-năm-trong-cõi-người-ta"
 
@@ -175,3 +175,14 @@ def test_a_port_in_use_is_said_before_anything_starts(home, serve):
     assert said == (f"sohoa: lỗi: cổng {port} trên 127.0.0.1 đang có chương trình khác dùng (có thể một sohoa "
                     f"serve khác); chọn cổng khác: --bind 127.0.0.1:{port + 1}")
     assert not running.processes()
+
+
+def test_a_watch_service_already_running_on_the_home_is_said_before_the_web_starts(home, serve):
+    with Service(home) as watching:
+        running = serve("--bind", "127.0.0.1:0")
+        assert running.process.wait(timeout=120) == 1
+        said = running.err.read_text(encoding="utf-8").strip()
+        assert said == (f"sohoa: lỗi: dịch vụ theo dõi thư mục của kho {home} đang chạy (tiến trình "
+                        f"{watching.process.pid}); hãy dừng nó trước (Ctrl-C hoặc systemctl stop sohoa-watch) "
+                        "rồi chạy lại sohoa serve")
+        assert not running.processes()
