@@ -210,6 +210,9 @@ def test_the_document_page_says_fields_confidence_signature_and_trail_in_vietnam
     assert f'src="/tai-lieu/{doc_id}/trang/1.png?q=%C4%91i%E1%BB%87n%20t%E1%BB%AD"' in html
     assert f'href="/tai-lieu/{doc_id}/tai-ve/pdfa"' in html and "tai-ve/ban-goc" not in html
     assert "style=" not in html and not re.search(r"<script(?![^>]*\bsrc=)", html)
+    # the way back is the very search the user came from
+    back = client.get(f"/tai-lieu/{doc_id}/", {"q": "điện tử", "type": "Công văn", "sort": "date", "page": "2"})
+    assert re.search(r'<a href="/\?q=[^"]*type=C%C3%B4ng[^"]*sort=date[^"]*page=2">‹ Về kết quả tìm kiếm', back.content.decode())
 
 
 def test_downloads_are_named_in_vietnamese(web_archive):  # noqa: F811

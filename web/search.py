@@ -101,7 +101,7 @@ class Result:
     snippet: SafeString  # escaped text with <mark>: safe as the index made it
     snippet_page: int | None
     page_count: int
-    url: str  # the document page, carrying the query so its hits are drawn
+    url: str  # the document page, carrying the search (q drawn on the pages, the rest for «back»)
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ def _search(user, params: SearchParams, options, problems, index) -> SearchPage:
     rows = {row.pk: row for row in visible_documents(user).filter(pk__in=[hit.doc_id for hit in hits])}
     shown = [hit for hit in hits if hit.doc_id in rows]
     total = max(total - (len(hits) - len(shown)), offset + len(shown)) if total else len(shown)
-    results = tuple(_result(hit, rows[hit.doc_id], params.q) for hit in shown)
+    results = tuple(_result(hit, rows[hit.doc_id], params) for hit in shown)
     facets = _facets(index, params, options)
     if getattr(index, "needs_rebuild", False):
         # the web only reads the index; `sohoa serve`'s service or `sohoa reindex` rebuilds it
@@ -257,16 +257,15 @@ def _page_of_hits(index, query: str, options, offset: int) -> list:
     return index.search(query, limit=offset + PER_PAGE, options=options)[offset:]
 
 
-def _result(hit, row, query: str) -> Result:
-    from urllib.parse import quote
-
+def _result(hit, row, params: SearchParams) -> Result:
     return Result(
         doc_id=hit.doc_id, title=hit.title or row.original_name, number=hit.number or "",
         date=hit.issue_date.strftime("%d/%m/%Y") if hit.issue_date else "",
         doc_type=hit.doc_type or "", issuing_body=hit.issuing_body or "",
         snippet=mark_safe(hit.snippet),  # noqa: S308  escaped by index.snippets, <mark> its only tag
         snippet_page=hit.snippet_page, page_count=row.page_count,
-        url=f"/tai-lieu/{hit.doc_id}/" + (f"?q={quote(query)}" if query else ""),
+        # the whole search rides along: the page draws the words' hits and links back to it
+        url=f"/tai-lieu/{hit.doc_id}/" + params.url(page=params.page)[1:],
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from web.access_log import Access, record_access
 from web.permissions import Action, check, document_or_404, require, standing
+from web.search import SearchParams
 
 
 def _archive_path(relative: str) -> Path:
@@ -142,9 +144,8 @@ def document_page(request, document_id: int):
     metadata = RecordMetadata.from_json(document.metadata_json)
     events = [_Event(row) for row in Event.objects.filter(document_id=document.pk).order_by("id")]
     state, verdict = signature_verdict(events)
-    query = request.GET.get("q", "").strip()[:500]
-    from urllib.parse import quote
-
+    search = SearchParams.from_mapping(request.GET)
+    query = search.q
     suffix = f"?q={quote(query)}" if query else ""
     record_access(request, document, Access.VIEW)
     return render(request, "web/document.html", {
@@ -160,6 +161,7 @@ def document_page(request, document_id: int):
         "signature_verdict": verdict,
         "events": events,
         "query": query,
+        "back_url": search.url(page=search.page),
         "pages": [{"number": n, "url": f"/tai-lieu/{document.pk}/trang/{n}.png{suffix}"}
                   for n in range(1, document.page_count + 1)],
         "may_download_original": standing(request.user).may(Action.DOWNLOAD_ORIGINAL),
