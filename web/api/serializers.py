@@ -182,9 +182,7 @@ def document_payload(document, *, may_download_original: bool) -> dict:
         "pdfa_size": document.pdfa_size,
         "pdfa_sha256": document.pdfa_sha256,
         "page_count": document.page_count,
-        "signature": {"status": status,
-                      "label": SIGNATURE_STATUSES.get(status, "nhật ký không ghi việc ký số") if status else
-                      "nhật ký không ghi việc ký số"},
+        "signature": {"status": status, "label": SIGNATURE_STATUSES.get(status, "nhật ký không ghi việc ký số")},
         "fields": [{"name": f.name, "value": f.value, "confidence": f.confidence, "page": f.page,
                     "source": f.source, "needs_review": f.needs_review}
                    for f in DocumentField.objects.filter(document_id=document.pk).order_by("name")],
