@@ -37,7 +37,8 @@ def endpoints() -> tuple[dict, ...]:
                     for p in operation.get("parameters", [])],
                 "responses": responses,
             })
-    return tuple(found)
+    # Search first: where a caller starts; the document's addresses after it.
+    return tuple(sorted(found, key=lambda endpoint: (endpoint["path"] != "/api/search", endpoint["path"])))
 
 
 def api_docs(request):

@@ -71,6 +71,10 @@ class AnyAccept(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+DOCUMENT_ID = OpenApiParameter("document_id", int, OpenApiParameter.PATH,
+                               description="mã tài liệu (id trong kết quả tìm kiếm)")
+PAGE_NUMBER = OpenApiParameter("number", int, OpenApiParameter.PATH, description="số trang, từ 1")
+
 SEARCH_PARAMETERS = [
     OpenApiParameter("q", str, description="từ khóa, có dấu hay không dấu; số ký hiệu (15/QĐ-UBND)"),
     OpenApiParameter("type", str, description="loại văn bản: tên hoặc ký hiệu (quyết định, QĐ)"),
@@ -100,7 +104,7 @@ class SearchView(SohoaAPIView):
 
 
 class DocumentView(SohoaAPIView):
-    @extend_schema(operation_id="document", summary="Thông tin một tài liệu",
+    @extend_schema(operation_id="document", summary="Thông tin một tài liệu", parameters=[DOCUMENT_ID],
                    description="Các trường đọc được từ phần đầu văn bản với độ tin cậy, chữ ký số, số trang, "
                                "nhật ký xử lý. Mỗi lần gọi được ghi vào nhật ký truy cập.",
                    responses={200: DocumentSerializer, **ERRORS, **NOT_FOUND})
@@ -117,7 +121,8 @@ class PageImageView(SohoaAPIView):
 
     @extend_schema(operation_id="page_image", summary="Ảnh một trang (PNG)",
                    description="Vẽ trên máy chủ từ bản PDF/A; q: các từ cần tô trên trang.",
-                   parameters=[OpenApiParameter("q", str, description="từ cần tô trên ảnh"),
+                   parameters=[DOCUMENT_ID, PAGE_NUMBER,
+                               OpenApiParameter("q", str, description="từ cần tô trên ảnh"),
                                OpenApiParameter("dpi", int, description="độ phân giải, 30..200 (mặc định 100)")],
                    responses={(200, "image/png"): OpenApiTypes.BINARY, **ERRORS, **NOT_FOUND})
     def get(self, request, document_id: int, number: int):
@@ -139,7 +144,7 @@ class PageImageView(SohoaAPIView):
 class PdfaView(SohoaAPIView):
     content_negotiation_class = AnyAccept
 
-    @extend_schema(operation_id="download_pdfa", summary="Tải bản PDF/A lưu trữ",
+    @extend_schema(operation_id="download_pdfa", summary="Tải bản PDF/A lưu trữ", parameters=[DOCUMENT_ID],
                    responses={(200, "application/pdf"): OpenApiTypes.BINARY, **ERRORS, **NOT_FOUND})
     def get(self, request, document_id: int):
         document = document_or_404(request.user, document_id)
@@ -153,7 +158,7 @@ class OriginalView(SohoaAPIView):
     content_negotiation_class = AnyAccept
 
     @extend_schema(operation_id="download_original", summary="Tải bản gốc (bản quét như khi nhận)",
-                   description="Chỉ lưu trữ viên và quản trị.",
+                   description="Chỉ lưu trữ viên và quản trị.", parameters=[DOCUMENT_ID],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS, **NOT_FOUND})
     def get(self, request, document_id: int):
         document = document_or_404(request.user, document_id)  # 404 before 403: existence is not told
