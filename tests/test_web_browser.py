@@ -29,6 +29,8 @@ CLEARED = "td-can-bo-mat"
 UNCLEARED = "td-can-bo-thuong"
 ARCHIVIST = "td-luu-tru"
 READER = "td-can-bo-doc"  # only the access-log journey reads as this one: its rows are known
+FORGETFUL = "td-quen-mat-khau"  # the lock-out journey locks this name out
+CLERK = "td-van-thu"
 # A word on every document of the archive (its date line), with and without diacritics.
 SHARED, SHARED_FOLDED = "tháng", "thang"
 
@@ -46,6 +48,8 @@ def site(web_archive):  # noqa: F811
     add_user(web_archive.home, UNCLEARED, Role.CAN_BO, Level.THUONG)
     add_user(web_archive.home, ARCHIVIST, Role.LUU_TRU, Level.MAT)
     add_user(web_archive.home, READER, Role.CAN_BO, Level.MAT)
+    add_user(web_archive.home, FORGETFUL, Role.CAN_BO, Level.THUONG)
+    add_user(web_archive.home, CLERK, Role.VAN_THU, Level.THUONG)
     shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's screenshots and reports only
     server = WebServer(web_archive.home, ARTIFACTS / "server.log").start()
     try:
@@ -134,6 +138,33 @@ def test_logout_ends_the_session(tab, site):
     tab.goto(f"/tai-lieu/{site.ids[Level.THUONG]}/")
     expect(tab).to_have_url(re.compile(r"/dang-nhap/\?next="))
     expect(tab.get_by_role("heading", name="Đăng nhập", level=1)).to_be_visible()
+
+
+
+def test_repeated_wrong_passwords_lock_the_name_out(tab, site):
+    for _ in range(5):  # AXES_FAILURE_LIMIT
+        log_in(tab, FORGETFUL, PASSWORD + "?")
+    expect(tab.get_by_role("heading", name="Tạm khóa đăng nhập")).to_be_visible()
+    expect(tab.get_by_role("alert")).to_contain_text("bị tạm khóa")
+    check_accessibility(tab, "tam-khoa")
+    screenshot(tab, "tam-khoa")
+    # While locked, even the right password does not let in.
+    log_in(tab, FORGETFUL)
+    expect(tab.get_by_role("heading", name="Tạm khóa đăng nhập")).to_be_visible()
+    tab.goto("/")
+    expect(tab).to_have_url(re.compile(r"/dang-nhap/"))
+
+
+
+def test_a_role_without_the_right_is_told_so_in_vietnamese(tab, site):
+    log_in(tab, CLERK)
+    # A văn thư may not search (cán bộ and up): the page says why, and the nav offers no search.
+    expect(tab.get_by_role("heading", name="Không có quyền")).to_be_visible()
+    expect(tab.get_by_text("Vai trò của bạn (văn thư) không được mở trang này")).to_be_visible()
+    expect(tab.get_by_role("navigation", name="Điều hướng chính").get_by_role("link", name="Tìm kiếm")).to_have_count(0)
+    check_accessibility(tab, "khong-co-quyen")
+    response = tab.goto(f"/tai-lieu/{site.ids[Level.THUONG]}/")
+    assert response.status == 403
 
 
 # -- searching --------------------------------------------------------------------------------
@@ -297,3 +328,11 @@ def test_the_archivist_sees_who_read_and_downloaded_a_document(chromium_browser,
         expect(archivist.get_by_role("link", name=re.compile("^Bản gốc nhận vào"))).to_be_visible()
     finally:
         context.close()
+
+
+def test_the_api_docs_page_is_readable(tab, site):
+    log_in(tab, CLEARED)
+    expect(tab.get_by_role("heading", name="Tìm kiếm tài liệu")).to_be_visible()
+    tab.goto("/api/docs/")
+    expect(tab.get_by_role("heading", name="API cho máy", level=1)).to_be_visible()
+    check_accessibility(tab, "api")
