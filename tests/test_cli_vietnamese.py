@@ -109,7 +109,8 @@ def test_usage_mistakes_are_one_vietnamese_line(tmp_path, arguments, said):
 
 
 def test_every_command_offers_json():
-    assert len(COMMANDS) == 16  # 14 commands, agency set, timestamp renew
+    # 15 commands, agency set, timestamp renew, user add|list|set|password, token add|list|revoke
+    assert len(COMMANDS) == 24
     for words, parser in _leaf_parsers(build_parser()):
         options = {o for action in parser._actions for o in action.option_strings}
         assert "--json" in options, words
