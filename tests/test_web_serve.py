@@ -186,3 +186,16 @@ def test_a_watch_service_already_running_on_the_home_is_said_before_the_web_star
                         f"{watching.process.pid}); hãy dừng nó trước (Ctrl-C hoặc systemctl stop sohoa-watch) "
                         "rồi chạy lại sohoa serve")
         assert not running.processes()
+
+
+def test_serve_killed_outright_leaves_nothing_running(home, serve):
+    """kill -9 of serve itself (an OOM kill, a careless operator): its children get SIGTERM
+    from the kernel (PR_SET_PDEATHSIG) and stop on their own, the port is freed."""
+    running = serve("--bind", "127.0.0.1:0")
+    url = running.url()
+    assert len(running.children()) == 2
+    os.kill(running.process.pid, signal.SIGKILL)
+    running.process.wait(timeout=30)
+    wait_for(lambda: not running.processes(), 90, "gunicorn and the watch service to stop after serve's death")
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url + "dang-nhap/", timeout=5)
