@@ -50,9 +50,8 @@ def _web_django(home) -> None:
 
 
 def cmd_serve(args) -> int:
-    from watch_folders.settings import load_watch_settings
-
     from watch_folders.service import running_service_pid
+    from watch_folders.settings import load_watch_settings
 
     home = open_home(args)
     home.config()  # a mistake in config.toml is reported before anything starts
