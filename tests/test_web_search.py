@@ -263,6 +263,7 @@ def test_htmx_gets_the_results_region_only_and_the_page_works_without_it(web_arc
     assert "<html" not in partial_html and "<form" not in partial_html
     assert 'id="ket-qua"' in partial_html
     assert 'hx-swap-oob="true"' in partial_html  # the form's hidden filters follow the region
+    assert re.search(r'<input type="search" name="q" id="q" value="điện tử"[^>]*hx-swap-oob="true"', partial_html)
     # a history restore after a cache miss wants the whole page
     restored = client.get("/", {"q": "điện tử"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
     assert "<html" in restored.content.decode()

@@ -86,6 +86,8 @@ class _Event:
         from core.events import Step, outcome_label, step_label
 
         self.step, self.outcome, self.at = row.step, row.outcome, row.at
+        # 2026-01-15T09:30:00+07:00 -> 15/01/2026 09:30:00, as the office writes it
+        self.when = f"{_day(row.at[:10])} {row.at[11:19]}" if len(row.at) >= 19 else row.at
         try:
             self.detail = json.loads(row.detail) if row.detail else {}
         except ValueError:
