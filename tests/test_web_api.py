@@ -267,3 +267,16 @@ def test_the_docs_page_lists_the_endpoints_without_script(web_archive):  # noqa:
     assert "Authorization: Token" in page
     assert "unsafe-inline" not in response["Content-Security-Policy"]
     assert "<script>" not in page and "cdn" not in page.lower()
+
+
+def test_a_locked_accounts_token_is_refused(web_archive):  # noqa: F811
+    from web.api.tokens import create_token
+
+    user = make_user("api-bi-khoa", Role.CAN_BO, Level.THUONG, password=None)
+    key = create_token(user, "thử")[1]
+    path = f"/api/documents/{web_archive.ids[Level.THUONG]}"
+    assert client(key).get(path).status_code == 200
+    user.is_active = False
+    user.save()
+    refused = client(key).get(path)
+    assert refused.status_code == 401 and "bị khóa" in refused.json()["detail"]
