@@ -71,13 +71,14 @@ def make_user(username: str, role: Role | None, clearance: Level = Level.THUONG,
 @dataclass(frozen=True)
 class WebArchive:
     """A home with one archived document per confidentiality level; `ids[level]` is its id.
-    Every document's text holds the word SHARED_WORD, and each one a word of its own."""
+    Every document's text holds SHARED_WORD (the motto "Độc lập - Tự do - Hạnh phúc" of every
+    header); each document has words of its own (its fixture's subject)."""
 
     home: Path
     ids: dict[Level, int]
 
 
-SHARED_WORD = "kế hoạch"
+SHARED_WORD = "hạnh phúc"
 
 
 @pytest.fixture(scope="session")
