@@ -18,9 +18,8 @@ catalog is asked again for the hits shown (withdrawn or not cleared: never shown
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -231,7 +230,7 @@ def _search(user, params: SearchParams, options, problems, index) -> SearchPage:
     from web.permissions import visible_documents
 
     offset = (params.page - 1) * PER_PAGE
-    hits = _page_of_hits(index, params.q, options, offset)
+    hits = index.search(params.q, limit=PER_PAGE, options=options, offset=offset)
     total = index.count_matches(params.q, options=options) if hits or offset else 0
     pages = max(1, -(-total // PER_PAGE)) if total else 0
     # The catalog is the truth: a hit it does not show this user (withdrawn, or above their
@@ -249,14 +248,6 @@ def _search(user, params: SearchParams, options, problems, index) -> SearchPage:
                       facets=facets, problems=problems, searched=True)
 
 
-def _page_of_hits(index, query: str, options, offset: int) -> list:
-    # SearchIndex.search takes an offset (a page deep in the ranking without fetching the
-    # pages before it); an index without one is asked for them all and the page cut out.
-    if "offset" in inspect.signature(index.search).parameters:
-        return index.search(query, limit=PER_PAGE, options=options, offset=offset)
-    return index.search(query, limit=offset + PER_PAGE, options=options)[offset:]
-
-
 def _result(hit, row, params: SearchParams) -> Result:
     return Result(
         doc_id=hit.doc_id, title=hit.title or row.original_name, number=hit.number or "",
@@ -271,53 +262,19 @@ def _result(hit, row, params: SearchParams) -> Result:
 
 # -- facet counts ----------------------------------------------------------------------------
 
-_HIT_FIELDS = {"type": "doc_type", "agency": "issuing_body", "profile": "profile", "signature": "signature_status"}
-
-
-def facet_counts(index, query: str, options) -> dict[str, dict[str, int]]:
-    """parameter -> {value: documents} under the query and the clearance; each facet under
-    every filter but its own (index.SearchIndex.facets: a chosen type still shows the other
-    types to switch to).
-
-    An index without facets() has them counted over every hit instead (slow on a large
-    archive, all filters applied, but never wrong: the hits are the clearance-filtered ones)."""
-    counter = getattr(index, "facets", None)
-    if counter is not None:
-        return _normalised(counter(query, options))
-    options = dataclasses.replace(options, snippets=False)
-    hits = index.search(query, limit=max(index.count(), 1), options=options)
-    counts: dict[str, dict[str, int]] = {name: {} for name in FILTER_PARAMETERS}
-    for hit in hits:
-        for name, attribute in _HIT_FIELDS.items():
-            value = getattr(hit, attribute)
-            if value:
-                counts[name][value] = counts[name].get(value, 0) + 1
-        if hit.issue_date:
-            year = str(hit.issue_date.year)
-            counts["year"][year] = counts["year"].get(year, 0) + 1
-    return counts
-
-
-# What index.facets() may call a facet, to our parameter names.
-_FACET_NAMES = {"type": "type", "doc_type": "type", "agency": "agency", "issuing_body": "agency",
-                "year": "year", "issue_year": "year", "profile": "profile", "signature": "signature",
+# index.SearchIndex.facets' names, to the parameters the page uses for them.
+_FACET_NAMES = {"doc_type": "type", "issuing_body": "agency", "year": "year", "profile": "profile",
                 "signature_status": "signature"}
 
 
-def _normalised(found) -> dict[str, dict[str, int]]:
+def facet_counts(index, query: str, options) -> dict[str, dict[str, int]]:
+    """parameter -> {value: documents} under the query and the clearance, each facet under
+    every filter but its own (index.SearchIndex.facets: a chosen type still shows the other
+    types to switch to)."""
     counts: dict[str, dict[str, int]] = {name: {} for name in FILTER_PARAMETERS}
-    items = found.items() if isinstance(found, Mapping) else (
-        (getattr(f, "name", None) or getattr(f, "field", None), getattr(f, "values", None) or getattr(f, "counts", ()))
-        for f in found)
-    for name, values in items:
-        ours = _FACET_NAMES.get(name)
-        if ours is None:
-            continue
-        pairs: Iterable = values.items() if isinstance(values, Mapping) else values
-        for pair in pairs:
-            value, count = pair if isinstance(pair, tuple) else (getattr(pair, "value"), getattr(pair, "count"))
-            if value not in (None, "") and count:
-                counts[ours][str(value)] = counts[ours].get(str(value), 0) + int(count)
+    for name, values in index.facets(query, options).items():
+        if name in _FACET_NAMES:
+            counts[_FACET_NAMES[name]] = {str(value): int(count) for value, count in values.items() if value and count}
     return counts
 
 
