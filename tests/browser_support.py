@@ -115,15 +115,24 @@ class WebServer:
             raise AssertionError(f"sohoa serve did not stop within {timeout} s of Ctrl-C:\n{self.log_text()}")
 
 
-def add_user(home: Path, name: str, role: Role, clearance: Level, password: str = PASSWORD) -> None:
-    """A staff account, made with `sohoa user add` (password on standard input) as an
-    administrator makes one."""
-    command = [str(BIN / "sohoa"), "--home", str(home), "user", "add", name, "--role", role.slug,
-               "--clearance", clearance.slug]
+def add_users(home: Path, users: list[tuple[str, Role, Level]], password: str = PASSWORD) -> None:
+    """Staff accounts, each made with `sohoa user add NAME --role R --clearance L` and the
+    password on standard input, as an administrator makes them (all at once: each command
+    is a process start)."""
     environment = {k: v for k, v in os.environ.items() if k not in ("SOHOA_HOME", "SOHOA_PASSWORD")}
-    done = subprocess.run(command, input=password + "\n", capture_output=True, text=True, env=environment,
-                          timeout=120)
-    assert done.returncode == 0, f"sohoa user add {name}: {done.stdout}{done.stderr}"
+    running = []
+    for name, role, clearance in users:
+        command = [str(BIN / "sohoa"), "--home", str(home), "user", "add", name, "--role", role.slug,
+                   "--clearance", clearance.slug]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, env=environment)
+        running.append((name, process))
+    failures = []
+    for name, process in running:
+        said, _ = process.communicate(password + "\n", timeout=120)
+        if process.returncode != 0:
+            failures.append(f"sohoa user add {name}: {said}")
+    assert not failures, "\n".join(failures)
 
 
 def launch_chromium(playwright):
@@ -133,10 +142,14 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(target, name: str) -> Path:
+    """A page (whole, scrolled) or one element of it, as test-artifacts/web/<name>.png."""
     path = ARTIFACTS / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
+    if hasattr(target, "goto"):
+        target.screenshot(path=str(path), full_page=True)
+    else:
+        target.screenshot(path=str(path))
     return path
 
 

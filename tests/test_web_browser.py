@@ -20,11 +20,12 @@ from playwright.sync_api import expect, sync_playwright
 from core.confidentiality import Level
 from core.roles import Role
 from tests.browser_support import (
-    ARTIFACTS, PASSWORD, WebServer, add_user, check_accessibility, launch_chromium, screenshot,
+    ARTIFACTS, PASSWORD, WebServer, add_users, check_accessibility, launch_chromium, screenshot,
 )
 from tests.web_support import web_archive  # noqa: F401
 
-# Staff of the journeys: a cán bộ cleared for mật, and one cleared for thường only.
+# Staff of the journeys (made with `sohoa user add`): cán bộ cleared for mật or thường only, an
+# archivist, a văn thư; names of their own, the archive being shared with the other web tests.
 CLEARED = "td-can-bo-mat"
 UNCLEARED = "td-can-bo-thuong"
 ARCHIVIST = "td-luu-tru"
@@ -44,12 +45,11 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(web_archive):  # noqa: F811
-    add_user(web_archive.home, CLEARED, Role.CAN_BO, Level.MAT)
-    add_user(web_archive.home, UNCLEARED, Role.CAN_BO, Level.THUONG)
-    add_user(web_archive.home, ARCHIVIST, Role.LUU_TRU, Level.MAT)
-    add_user(web_archive.home, READER, Role.CAN_BO, Level.MAT)
-    add_user(web_archive.home, FORGETFUL, Role.CAN_BO, Level.THUONG)
-    add_user(web_archive.home, CLERK, Role.VAN_THU, Level.THUONG)
+    add_users(web_archive.home, [
+        (CLEARED, Role.CAN_BO, Level.MAT), (UNCLEARED, Role.CAN_BO, Level.THUONG),
+        (ARCHIVIST, Role.LUU_TRU, Level.MAT), (READER, Role.CAN_BO, Level.MAT),
+        (FORGETFUL, Role.CAN_BO, Level.THUONG), (CLERK, Role.VAN_THU, Level.THUONG),
+    ])
     shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's screenshots and reports only
     server = WebServer(web_archive.home, ARTIFACTS / "server.log").start()
     try:
@@ -258,6 +258,7 @@ def test_open_a_document_and_see_the_words_highlighted(tab, site):
     assert outlined > 50, f"the page image for «kế hoạch» has {outlined} outline pixels"
     check_accessibility(tab, "tai-lieu")
     screenshot(tab, "tai-lieu")
+    screenshot(tab.locator("#trang-1 img"), "tai-lieu-trang-1")
 
 
 def test_download_the_pdfa(tab, site):
