@@ -249,3 +249,15 @@ def test_the_signature_verdict_in_plain_words():
     received = event("signature_verified", "failed",
                      input_signature={"status": "modified", "message": "tệp đã bị sửa sau khi A ký"})
     assert signature_verdict([received]) == ("bad", "Tệp nhận vào có chữ ký số nhưng tệp đã bị sửa sau khi A ký.")
+
+
+def test_a_word_on_the_page_matches_the_query_as_the_index_does():
+    from web.page_images import query_forms, word_matches
+
+    forms = query_forms('"Quyết định" tỉnh 268')
+    assert forms == {"quyet", "dinh", "tinh", "268"}
+    assert word_matches("tỉnh,", forms) and word_matches("QUYẾT", forms) and word_matches("268/SGTVT-VP", forms)
+    assert word_matches("Quyếr", forms)  # one OCR slip in a long word, as the index forgives it
+    assert not word_matches("tính", {"tien"})  # a short word must match exactly
+    assert not word_matches("2680", forms) and not word_matches("", forms)
+    assert query_forms("  ") == set()
