@@ -60,6 +60,9 @@ def site(web_archive):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def chromium_browser(site):
+    # The first pages of a cold server on a loaded CI machine take seconds: wait on conditions
+    # up to 30 s (actions and navigations too, per context below), not expect's default 5 s.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
@@ -82,10 +85,13 @@ def tab(chromium_browser, site):
 
 
 def log_in(page, name: str, password: str = PASSWORD) -> None:
+    """The login form filled and sent; returns once the server has answered the POST (a
+    right password's redirect or a wrong one's page)."""
     page.goto("/dang-nhap/")
-    page.get_by_label(re.compile("tên đăng nhập", re.I)).fill(name)
-    page.get_by_label(re.compile("mật khẩu", re.I)).fill(password)
-    page.get_by_role("button", name=re.compile("đăng nhập", re.I)).click()
+    page.get_by_label("Tên đăng nhập").fill(name)
+    page.get_by_label("Mật khẩu").fill(password)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/dang-nhap/" in r.url):
+        page.get_by_role("button", name="Đăng nhập").click()
 
 
 
