@@ -23,7 +23,17 @@ from ocr.errors import InputRejected
 # qpdf's words when it had to rebuild the cross-reference table (QPDF::reconstruct_xref).
 _REBUILT = ("file is damaged", "reconstruct", "can't find startxref", "xref not found")
 _DROPPED_PAGE = "Pages tree includes non-dictionary object"
+_PAGE_PREFIX = "PDF hỏng hoặc bị cắt cụt: "  # how ocr/sources.py begins a page it cannot read
 _LINEARIZED = re.compile(rb"/Linearized\b(.{0,400}?)>>", re.S)
+
+ADVICE = "hãy quét lại hoặc chép lại tệp từ máy quét"
+# qpdf's reasons for not opening a file at all, in words a clerk can read.
+_QPDF_SAID = (
+    ("unable to find trailer dictionary", "không còn phần cuối tệp (trailer) để dựng lại"),
+    ("unable to find /Root", "không tìm thấy gốc tài liệu (/Root)"),
+    ("unable to find page tree", "không tìm thấy cây trang"),
+    ("can't find PDF header", "không có phần đầu %PDF-"),
+)
 
 
 class DamagedPdf(InputRejected):
@@ -70,13 +80,29 @@ def linearization(path: Path) -> tuple[int | None, int]:
     return linearized, short
 
 
-def unreadable_message(path: Path, detail: str) -> str:
-    """The one line for a PDF qpdf cannot read at all, with what it declared if it said."""
+def refusal(cause: str) -> str:
+    """The one line for a damaged PDF: what is wrong with it, then what the clerk can do."""
+    return f"tệp PDF bị hỏng hoặc bị cắt cụt: {cause}; {ADVICE}"
+
+
+def unreadable_message(path: Path, qpdf_said: str) -> str:
+    """The one line for a PDF qpdf cannot open at all: what it declared if it said, else
+    whether it stops short, else qpdf's reason in plain words. qpdf's own English stays in
+    the log (the exception chain), where a technician can read it."""
     pages, short = linearization(path)
     if pages and short:
-        return (f"PDF bị hỏng hoặc bị cắt cụt: khai báo {pages} trang nhưng không đọc được trang nào (tệp thiếu "
-                f"{short} byte cuối); hãy quét lại hoặc chép lại tệp")
-    return f"PDF hỏng hoặc bị cắt cụt{detail}"
+        return refusal(f"khai báo {pages} trang nhưng không đọc được trang nào (tệp thiếu {short} byte cuối)")
+    if not _ends_with_eof(path):
+        return refusal("dừng giữa chừng, thiếu phần cuối (không có dấu kết thúc %%EOF)")
+    said = next((plain for words, plain in _QPDF_SAID if words in qpdf_said), "không đọc được cấu trúc tệp")
+    return refusal(said)
+
+
+def _ends_with_eof(path: Path) -> bool:
+    # Writers may add a newline or a few bytes of padding after the end marker.
+    with open(path, "rb") as handle:
+        handle.seek(max(0, handle.seek(0, 2) - 1024))
+        return b"%%EOF" in handle.read()
 
 
 def rebuilt(warnings: list[str]) -> bool:
@@ -95,7 +121,7 @@ class Damage:
             said = f"khai báo {self.declared} trang nhưng chỉ đọc được {self.read} trang"
         else:
             said = f"{'; '.join(self.reasons)} (đọc được {self.read}/{self.declared} trang)"
-        return f"PDF bị hỏng hoặc bị cắt cụt: {said}; hãy quét lại hoặc chép lại tệp"
+        return refusal(said)
 
     def as_detail(self) -> dict:
         return {"declared_pages": self.declared, "read_pages": self.read, "reasons": list(self.reasons),
@@ -118,5 +144,6 @@ def assess(declared: Declared, warnings: list[str], found: int, unreadable: dict
         reasons.append(f"cây trang khai báo {claimed} trang, đọc được {found}")
     if not reasons:
         return None  # whole: a page that does not decode is the file's own fault, said as such
-    reasons += [why for _, why in sorted(unreadable.items())]  # each names its page
+    # Each names its page; the words a page's own refusal starts with are said once, above.
+    reasons += [why.removeprefix(_PAGE_PREFIX) for _, why in sorted(unreadable.items())]
     return Damage(claimed, found - len(unreadable), tuple(reasons), tuple(sorted(unreadable)))

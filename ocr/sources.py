@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from core.patches import PNG_LEVEL, allow_page_pixels
 from ocr.colour import CONVERTED_MODES, archival_frame
-from ocr.damage import Damage, DamagedPdf, assess, declared_pages, unreadable_message
+from ocr.damage import Damage, DamagedPdf, assess, declared_pages, refusal, unreadable_message
 from ocr.errors import (CorruptFile, EmptyFile, EncryptedPdf, ImplausiblePageSize, TooLargeContent, TooManyPages,
                         TooManyPixels, UnsupportedFormat)
 from ocr.normalise import normalise
@@ -269,7 +269,7 @@ def _load_pdf(path: Path, limits: _Limits, accept_damaged: bool) -> LoadedSource
     except pikepdf.PasswordError as error:
         raise EncryptedPdf("PDF có mật khẩu mở tệp; hãy gỡ mật khẩu rồi gửi lại") from error
     except pikepdf.PdfError as error:
-        raise CorruptFile(unreadable_message(path, _detail(error, path))) from error
+        raise CorruptFile(unreadable_message(path, str(error))) from error
     if source.is_encrypted:
         # Opens without a password but carries restrictions: PDF/A forbids encryption,
         # and the original is archived untouched anyway.
@@ -287,7 +287,7 @@ def _load_pdf(path: Path, limits: _Limits, accept_damaged: bool) -> LoadedSource
             raise next(iter(unreadable.values()))
         if damage is not None and (not accept_damaged or damage.read == 0):
             if damage.read == 0:
-                raise CorruptFile(f"PDF hỏng hoặc bị cắt cụt: không đọc được trang nào ({'; '.join(damage.reasons)})")
+                raise CorruptFile(refusal(f"không đọc được trang nào ({'; '.join(damage.reasons)})"))
             raise DamagedPdf(damage.message())
         for number in sorted(unreadable, reverse=True):
             del source.pages[number - 1]  # accepted damage: the record says which are missing
@@ -295,7 +295,7 @@ def _load_pdf(path: Path, limits: _Limits, accept_damaged: bool) -> LoadedSource
         pdf = pikepdf.new()
         pdf.pages.extend(source.pages)
     except pikepdf.PdfError as error:
-        raise CorruptFile(unreadable_message(path, _detail(error, path))) from error
+        raise CorruptFile(unreadable_message(path, str(error))) from error
     return LoadedSource("pdf", pdf, tuple(normalised.notes()), normalised.as_detail() or None, damage)
 
 

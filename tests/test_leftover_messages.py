@@ -1,0 +1,93 @@
+"""Leftovers of earlier sessions, each through the real CLI or service:
+
+- a truncated PDF (a real scanner file cut short, or a generated one) is refused in one
+  Vietnamese line that names the file, says it is cut short or damaged and what to do, by
+  `sohoa ingest` and in the watch service's reason note alike, and nothing is archived;
+- `sohoa show` says how a document was signed in words, not the signature field's name
+  and a "?";
+- the start-up configuration check quotes values «so», not with Python's repr;
+- ServiceHome.index_lock (never used) is gone.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import json_lines, run_sohoa
+from tests.fixtures import scans
+from tests.test_watch_support import Service, jobs, make_home, query, tiny_scan, wait_settled
+
+REAL_SCANS = Path(__file__).resolve().parents[2] / "shared" / "realscans"
+CAUSE = "tệp PDF bị hỏng hoặc bị cắt cụt"
+ADVICE = "quét lại hoặc chép lại tệp từ máy quét"
+# qpdf's own words, which must stay in the log
+ENGLISH = re.compile(r"\b(unable|trailer dictionary|while|recovering|damaged|file)\b", re.I)
+
+
+def cut(source: Path, path: Path, share: float = 0.6) -> Path:
+    """The first part of a file, as an interrupted copy from the scanner leaves it."""
+    data = source.read_bytes()
+    path.write_bytes(data[: int(len(data) * share)])
+    return path
+
+
+TRUNCATED = {
+    # not linearised: qpdf cannot open it at all
+    "cắt-36.pdf": lambda p: cut(REAL_SCANS / "hau-giang-2010-36.pdf", p),
+    # linearised: its first dictionary says how long it should be
+    "cắt-22.pdf": lambda p: cut(REAL_SCANS / "hau-giang-2010-22.pdf", p),
+    # generated: qpdf opens it but no page decodes
+    "cắt-sinh.pdf": scans.write_truncated_pdf,
+}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    return make_home(tmp_path_factory.mktemp("leftover") / "sohoa-data", signing=True)
+
+
+def documents(home: Path) -> int:
+    return query(home, "SELECT count(*) AS n FROM documents")[0]["n"]
+
+
+def refusal_of(line: str, path: Path) -> str:
+    """The reason after `sohoa: lỗi: PATH: `."""
+    prefix = f"sohoa: lỗi: {path}: "
+    assert line.startswith(prefix), line
+    return line[len(prefix):]
+
+
+@pytest.mark.parametrize("name", TRUNCATED)
+def test_a_truncated_pdf_is_refused_in_one_vietnamese_line(home, tmp_path, name):
+    source = TRUNCATED[name](tmp_path / name)
+    before = documents(home)
+    done = run_sohoa(home, "ingest", str(source))
+    assert done.returncode == 1  # as any refused file
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    said = refusal_of(lines[0], source)
+    assert said.startswith(CAUSE) and said.endswith(ADVICE), said
+    assert not ENGLISH.search(said), said
+    assert documents(home) == before
+    assert not [p for p in (home / "archive").rglob("*") if p.is_file()]
+    (result,) = json_lines(run_sohoa(home, "ingest", "--json", str(source)).stdout)
+    assert result["status"] == "failed" and result["error"] == "corrupt"
+
+
+def test_the_watch_service_gives_the_same_reason(home, tmp_path):
+    source = TRUNCATED["cắt-36.pdf"](tmp_path / "cắt-36.pdf")
+    said = refusal_of(run_sohoa(home, "ingest", str(source)).stderr.strip(), source)
+    before = len(jobs(home))
+    shutil.copyfile(source, home / "inbox" / "van-ban-den" / "bản-quét-cắt.pdf")
+    with Service(home):
+        (job,) = [j for j in wait_settled(home, before + 1) if j["source_path"] == "van-ban-den/bản-quét-cắt.pdf"]
+    assert job["state"] == "failed" and job["error_code"] == "corrupt"
+    assert job["reason"] == said
+    note = (home / "failed" / "van-ban-den" / "bản-quét-cắt.pdf.reason.txt").read_text(encoding="utf-8")
+    assert f"Không lưu vào kho được vì: {said}\n" in note and "van-ban-den/bản-quét-cắt.pdf" in note
+    assert not ENGLISH.search(note.split("Cách xử lý:")[0]), note
+    assert query(home, "SELECT count(*) AS n FROM documents WHERE original_sha256 = ?", (job["sha256"],))[0]["n"] == 0
