@@ -206,13 +206,31 @@ def cmd_show(args) -> int:
     print("  Nhật ký xử lý:")
     width = max((len(step_label(e.step)) for e in events), default=0)
     for event in events:
-        detail = event.detail if isinstance(event.detail, dict) else {}
-        # why a step was skipped, or which field a correction changed (and who changed it)
-        reason = detail.get("reason") or (
-            f"{corrections.label(detail['field'])}, {detail.get('by') or '?'}" if detail.get("field") else None)
+        note = _event_note(event, corrections.label)
         print(f"    {event.at}  {step_label(event.step):<{width}}  {outcome_label(event.outcome, event.step)}"
-              + (f" ({reason})" if reason else ""))
+              + (f" ({note})" if note else ""))
     return EXIT_OK
+
+
+_APPEARANCE = {"visible": "hiện trên trang", "invisible": "không hiện trên trang"}
+
+
+def _event_note(event, field_label) -> str | None:
+    """What a trail line adds in words: why a step was skipped, which field a correction
+    changed and who changed it, how the document was signed. What the event does not hold
+    is left out rather than shown as a placeholder."""
+    from core.events import Step
+
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    if detail.get("reason"):
+        return detail["reason"]
+    if event.step == Step.CORRECTED and detail.get("field"):
+        return ", ".join(filter(None, (field_label(detail["field"]), detail.get("by"))))
+    if event.step == Step.SIGNED and event.outcome == "ok":
+        # the signature field's name (ChuKySoCoQuan) is the agency's signature, said so
+        level = f"mức {detail['level']}" if detail.get("level") else None
+        return ", ".join(filter(None, ("chữ ký cơ quan", level, _APPEARANCE.get(detail.get("appearance")))))
+    return None
 
 
 _TEXT_SOURCE_NAMES = {"ocr": "nhận dạng (OCR)", "redone-ocr": "nhận dạng lại (bỏ lớp chữ ẩn cũ của máy quét)",

@@ -91,3 +91,20 @@ def test_the_watch_service_gives_the_same_reason(home, tmp_path):
     assert f"Không lưu vào kho được vì: {said}\n" in note and "van-ban-den/bản-quét-cắt.pdf" in note
     assert not ENGLISH.search(note.split("Cách xử lý:")[0]), note
     assert query(home, "SELECT count(*) AS n FROM documents WHERE original_sha256 = ?", (job["sha256"],))[0]["n"] == 0
+
+
+def test_show_says_how_the_document_was_signed(home, tmp_path):
+    scan = tiny_scan(tmp_path / "giấy-mời.jpg", variant=51)
+    done = run_sohoa(home, "ingest", "--json", str(scan))
+    assert done.returncode == 0, done.stderr
+    (result,) = json_lines(done.stdout)
+    document = str(result["id"])
+    assert run_sohoa(home, "set", document, "place=Hà Nội").returncode == 0
+    shown = run_sohoa(home, "show", document)
+    assert shown.returncode == 0, shown.stderr
+    (signed,) = [line for line in shown.stdout.splitlines() if " ký số " in line]
+    # the test home signs at B-B with a visible stamp (config.toml made by `sohoa init`)
+    assert signed.rstrip().endswith("xong (chữ ký cơ quan, mức PAdES B-B, hiện trên trang)"), signed
+    (corrected,) = [line for line in shown.stdout.splitlines() if "sửa trường" in line]
+    assert "(Địa danh, " in corrected and "?" not in corrected, corrected
+    assert "ChuKySoCoQuan" not in shown.stdout and "?)" not in shown.stdout
