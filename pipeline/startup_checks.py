@@ -49,13 +49,13 @@ def _check_engine(where: str, engine: str) -> None:
 
     if engine not in ENGINES:
         raise StartupConfigError(
-            f"{where}: [index] engine = {engine!r} không phải bộ máy tìm kiếm sohoa có; "
-            f"sửa thành {' hoặc '.join(repr(e) for e in ENGINES)} rồi chạy lại")
+            f"{where}: [index] engine = «{engine}» không phải bộ máy tìm kiếm sohoa có; "
+            f"sửa thành {' hoặc '.join(f'«{e}»' for e in ENGINES)} rồi chạy lại")
     try:
         engine_class(engine)
     except ImportError as error:
         raise StartupConfigError(
-            f"{where}: [index] engine = {engine!r}: thư viện chưa cài trên máy này ({error.name}); "
+            f"{where}: [index] engine = «{engine}»: thư viện chưa cài trên máy này ({error.name}); "
             "cài lại sohoa (make run) hoặc chọn \"whoosh\"") from None
 
 
@@ -76,7 +76,7 @@ def _check_languages(where: str, wanted: list[tuple[str, str]]) -> None:
         if missing:
             code = missing[0]
             raise StartupConfigError(
-                f"{where}: {setting} = {language!r}: máy chưa có gói ngôn ngữ Tesseract {code!r}; "
+                f"{where}: {setting} = «{language}»: máy chưa có gói ngôn ngữ Tesseract «{code}»; "
                 f"cài gói tesseract-ocr-{code or '…'} (hoặc sửa {setting}, ví dụ \"vie\") rồi chạy lại")
 
 
@@ -113,7 +113,7 @@ def _readable(where: str, setting: str, path: Path, what: str) -> None:
         except OSError as error:
             problem = f"không đọc được ({error.strerror})"
     raise StartupConfigError(
-        f"{where}: {setting} = {str(path)!r}: {what} {problem}; sửa {setting} cho đúng tệp "
+        f"{where}: {setting} = «{path}»: {what} {problem}; sửa {setting} cho đúng tệp "
         "(đọc được bởi người chạy sohoa) hoặc tắt ký số ([signing] enabled = false) rồi chạy lại")
 
 
@@ -126,10 +126,10 @@ def _token_present(where: str, identity) -> None:
         labels = [token.label for token in library.get_tokens() if token.label.strip()]
     except Exception as error:  # a library that is not PKCS#11, a broken driver
         raise StartupConfigError(
-            f"{where}: [signing] pkcs11_module = {str(identity.module)!r}: không nạp được thư viện PKCS#11 "
+            f"{where}: [signing] pkcs11_module = «{identity.module}»: không nạp được thư viện PKCS#11 "
             f"({type(error).__name__}: {error}); kiểm tra đường dẫn thư viện của nhà cung cấp token") from None
     if identity.token_label not in labels:
         found = ", ".join(f"«{label}»" for label in labels) or "không có token nào"
         raise StartupConfigError(
-            f"{where}: [signing] token_label = {identity.token_label!r}: không thấy token này (đang cắm: {found}); "
+            f"{where}: [signing] token_label = «{identity.token_label}»: không thấy token này (đang cắm: {found}); "
             "cắm token hoặc sửa token_label rồi chạy lại")

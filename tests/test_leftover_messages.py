@@ -108,3 +108,21 @@ def test_show_says_how_the_document_was_signed(home, tmp_path):
     (corrected,) = [line for line in shown.stdout.splitlines() if "sửa trường" in line]
     assert "(Địa danh, " in corrected and "?" not in corrected, corrected
     assert "ChuKySoCoQuan" not in shown.stdout and "?)" not in shown.stdout
+
+
+@pytest.mark.parametrize("edit, quoted", [
+    ((r'^engine = "tantivy"$', 'engine = "tantivyy"'), ("[index] engine = «tantivyy»", "«tantivy» hoặc «whoosh»")),
+    ((r'^language = "vie"$', 'language = "vie+xyz"'), ("[ocr] language = «vie+xyz»", "Tesseract «xyz»")),
+])
+def test_the_start_up_check_quotes_values_like_other_messages(tmp_path, edit, quoted):
+    home = tmp_path / "sohoa-data"
+    assert run_sohoa(home, "init").returncode == 0
+    config = home / "config.toml"
+    text, count = re.subn(edit[0], edit[1], config.read_text(encoding="utf-8"), count=1, flags=re.M)
+    assert count == 1
+    config.write_text(text, encoding="utf-8")
+    done = run_sohoa(home, "ingest", str(tiny_scan(tmp_path / "giấy-mời.jpg", variant=52)))
+    assert done.returncode != 0
+    (line,) = done.stderr.strip().splitlines()
+    assert all(words in line for words in quoted), line
+    assert "'" not in line, line
