@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import json_lines, run_sohoa
 from tests.fixtures import scans
 from tests.test_watch_support import Service, jobs, make_home, query, tiny_scan, wait_settled
+from watch_folders.paths import ServiceHome
 
 REAL_SCANS = Path(__file__).resolve().parents[2] / "shared" / "realscans"
 CAUSE = "tệp PDF bị hỏng hoặc bị cắt cụt"
@@ -126,3 +127,12 @@ def test_the_start_up_check_quotes_values_like_other_messages(tmp_path, edit, qu
     (line,) = done.stderr.strip().splitlines()
     assert all(words in line for words in quoted), line
     assert "'" not in line, line
+
+
+def test_service_home_index_lock_is_gone():
+    """It named a lock file nothing took or made; a second name for a lock would mislead."""
+    root = Path(__file__).resolve().parents[1]
+    assert not hasattr(ServiceHome, "index_lock")
+    users = [p for folder in ("commands", "core", "pipeline", "watch_folders", "web", "index")
+             for p in (root / folder).rglob("*.py") if "index_lock" in p.read_text(encoding="utf-8")]
+    assert not users

@@ -41,10 +41,6 @@ class ServiceHome(Home):
     def staging_dir(self) -> Path:
         return self.work if self.work is not None else super().staging_dir
 
-    @property
-    def index_lock(self) -> Path:
-        return watch_work_dir(self.root) / "index-writer.lock"
-
 
 def watch_work_dir(root: Path) -> Path:
     return root / "tmp" / "watch"
