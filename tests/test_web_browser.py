@@ -216,6 +216,28 @@ def test_search_works_without_javascript(chromium_browser, site):
         context.close()
 
 
+
+def test_search_and_open_a_document_from_the_keyboard_alone(tab, site):
+    log_in(tab, CLEARED)
+    box = tab.get_by_label("Từ khóa hoặc số ký hiệu")
+    expect(box).to_be_focused()  # an empty search page puts the cursor in the box
+    tab.keyboard.type("ke hoach")
+    tab.keyboard.press("Enter")
+    expect(tab.locator("#so-ket-qua")).to_contain_text("«ke hoach»")
+    thuong = site.ids[Level.THUONG]
+    link = tab.locator(f'#ket-qua > li.result[data-id="{thuong}"] h3 a')
+    expect(link).to_have_count(1)
+    # Tab goes through the form, the filters and the sort links to the result, in page order.
+    for _ in range(40):
+        tab.keyboard.press("Tab")
+        if link.evaluate("element => element === document.activeElement"):
+            break
+    expect(link).to_be_focused()
+    tab.keyboard.press("Enter")
+    expect(tab).to_have_url(re.compile(rf"/tai-lieu/{thuong}/"))
+    expect(tab.locator("#do-mat")).to_have_text("thường")
+
+
 def test_a_facet_narrows_the_results(tab, site):
     log_in(tab, CLEARED)
     search(tab, SHARED)
