@@ -55,6 +55,10 @@ def documents(home: Path) -> int:
     return query(home, "SELECT count(*) AS n FROM documents")[0]["n"]
 
 
+def archive_files(home: Path) -> list[Path]:
+    return sorted(p for p in (home / "archive").rglob("*") if p.is_file())
+
+
 def refusal_of(line: str, path: Path) -> str:
     """The reason after `sohoa: lỗi: PATH: `."""
     prefix = f"sohoa: lỗi: {path}: "
@@ -65,7 +69,7 @@ def refusal_of(line: str, path: Path) -> str:
 @pytest.mark.parametrize("name", TRUNCATED)
 def test_a_truncated_pdf_is_refused_in_one_vietnamese_line(home, tmp_path, name):
     source = TRUNCATED[name](tmp_path / name)
-    before = documents(home)
+    before, archived = documents(home), archive_files(home)
     done = run_sohoa(home, "ingest", str(source))
     assert done.returncode == 1  # as any refused file
     lines = done.stderr.strip().splitlines()
@@ -73,8 +77,7 @@ def test_a_truncated_pdf_is_refused_in_one_vietnamese_line(home, tmp_path, name)
     said = refusal_of(lines[0], source)
     assert said.startswith(CAUSE) and said.endswith(ADVICE), said
     assert not ENGLISH.search(said), said
-    assert documents(home) == before
-    assert not [p for p in (home / "archive").rglob("*") if p.is_file()]
+    assert documents(home) == before and archive_files(home) == archived
     (result,) = json_lines(run_sohoa(home, "ingest", "--json", str(source)).stdout)
     assert result["status"] == "failed" and result["error"] == "corrupt"
 
