@@ -19,12 +19,13 @@ def _one_of(option: str, value: str, valid: dict[str, str]) -> None:
         raise UserError(f"{option} «{value}» không có; chọn một trong: {', '.join(valid.values())}")
 
 
-def _check_filters(args, home) -> None:
-    from index.analysis import DOCUMENT_TYPES, document_type_key, keyword
+def _check_filters(args, home, types: dict[str, str]) -> None:
+    """types: symbol -> name, the home's table (core.lookup), retired types included."""
+    from index.analysis import document_type_key, keyword
     from header.vocabulary import CONG_VAN
 
     if args.type:
-        names = {keyword(name): f"{name} ({symbol})" for symbol, name in DOCUMENT_TYPES.items()}
+        names = {keyword(name): f"{name} ({symbol})" for symbol, name in types.items()}
         names[keyword(CONG_VAN)] = CONG_VAN
         if document_type_key(args.type) not in names:
             raise UserError(f"--type «{args.type}» không phải loại văn bản nào; chọn một trong (tên hoặc ký hiệu): "
@@ -82,10 +83,17 @@ def cmd_search(args) -> int:
     from core.archive import ArchiveStore
     from core.catalog import Catalog
 
+    from core.lookup import document_types, type_name
+
     home = open_home(args)
     config = home.config()
+    with Catalog(home.catalog_path) as catalog:
+        # the home's types, as its administrator keeps them: a symbol added there is one here
+        types = document_types(catalog.alias, active_only=False)
+    if args.type:
+        args.type = type_name(args.type, types) or args.type
     options = _search_options(args)
-    _check_filters(args, home)
+    _check_filters(args, home, types)
     if not args.query.strip() and options.filters.is_empty:
         raise UserError("hãy nhập từ khóa, hoặc ít nhất một điều kiện lọc (--from, --to, --type, --agency ...)")
     with Catalog(home.catalog_path) as catalog, open_search_index(home, config.index_engine, catalog) as index:

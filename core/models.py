@@ -182,3 +182,34 @@ class ApiToken(models.Model):
 
     class Meta:
         db_table = "api_tokens"
+
+
+# -- lookup tables the administrator keeps (issue 15) --------------------------------------
+# Seeded from the static tables (core/document_types.py, core/record_defaults.py) by
+# migration 0004; those stay the fallback where no database is at hand. A row documents
+# may use is never deleted, only deactivated (the admin offers no delete).
+
+
+class DocumentType(models.Model):
+    """A document type and its symbol (Nghị định 30/2020, Phụ lục III), as the header
+    reader and the search filter know them (core/lookup.py)."""
+
+    id = models.BigAutoField(primary_key=True)
+    symbol = models.TextField(unique=True)
+    name = models.TextField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "document_types"
+
+
+class RetentionPeriod(models.Model):
+    """A retention period of the Thông tư 05/2025 record (thời hạn bảo quản): code, label."""
+
+    id = models.BigAutoField(primary_key=True)
+    code = models.TextField(unique=True)
+    label = models.TextField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "retention_periods"

@@ -15,11 +15,12 @@ Steps, each in its own module:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from core.ocr_results import OcrPage
 from header.fields import FIELD_NAMES, LIST_FIELDS, REQUIRED, DocumentHeader, HeaderField
 from header.layout import find_closing, find_header, page_text
+from header.vocabulary import STATIC_TYPES, type_table
 from header.readers import (
     find_heading,
     nfc_fields,
@@ -37,9 +38,11 @@ from header.readers import (
 __all__ = ["FIELD_NAMES", "LIST_FIELDS", "REQUIRED", "DocumentHeader", "HeaderField", "read_header"]
 
 
-def read_header(pages: Sequence[OcrPage | None]) -> DocumentHeader:
+def read_header(pages: Sequence[OcrPage | None], document_types: Mapping[str, str] | None = None) -> DocumentHeader:
     """Read the header fields from the first page with text and the closing fields (signer,
-    recipients) from the last; pages without OCR (None) or without text are skipped."""
+    recipients) from the last; pages without OCR (None) or without text are skipped.
+    document_types: symbol -> name as the home keeps them (core.lookup); the static table
+    of Nghị định 30 when None."""
     readable = [(number, page) for number, page in enumerate(pages, start=1)
                 if page is not None and page.lines and not page.blank]
     if not readable:
@@ -52,12 +55,13 @@ def read_header(pages: Sequence[OcrPage | None]) -> DocumentHeader:
     fields.update(read_date(header))
     fields.update(read_bodies(header, _value(fields, "place")))
     fields.update(read_marks(header))
-    heading, heading_type, heading_factor = find_heading(header)
+    types = STATIC_TYPES if document_types is None else type_table(document_types)
+    heading, heading_type, heading_factor = find_heading(header, types)
     bodies = [_value(fields, "issuing_body"), _value(fields, "parent_body")]
-    fields.update(read_number(header, heading_type, bodies))
+    fields.update(read_number(header, heading_type, bodies, types))
     if "number" not in fields:  # no `Số:` row found: a `Số:` line above the body, if any
         fields.update(read_number_line("\n".join(page.text for _, page in readable)))
-    fields.update(read_type_and_summary(header, heading, heading_type, heading_factor, _value(fields, "symbol")))
+    fields.update(read_type_and_summary(header, heading, heading_type, heading_factor, _value(fields, "symbol"), types))
     fields.update(read_addressees(header))
 
     closing = find_closing(last)

@@ -45,10 +45,8 @@ from header.vocabulary import (
     PLACES,
     PLACES_UPPER,
     SUMMARY_PREFIXES,
-    SYMBOL_BY_TYPE,
-    SYMBOLS_BY_FOLD,
-    TYPE_BY_HEADING,
-    TYPE_BY_SYMBOL,
+    STATIC_TYPES,
+    TypeTable,
 )
 
 Fields = dict[str, HeaderField]
@@ -91,7 +89,8 @@ def _repair_capitals(text: str) -> tuple[str, int]:
 _SLASH_LOOKALIKES = re.compile(r"(?<=\d)[Il|\\](?=[A-ZĐ])")
 
 
-def read_number(zones: HeaderZones, heading_type: str | None, bodies: Sequence[str]) -> Fields:
+def read_number(zones: HeaderZones, heading_type: str | None, bodies: Sequence[str],
+                types: TypeTable = STATIC_TYPES) -> Fields:
     """The number from the `Số:` row of the header's left column, and nowhere else: when
     that row is there but its serial cannot be read surely (a number written by hand in the
     slot, read as `7.` or `z2`), the number is left empty and flagged with the row's box."""
@@ -119,7 +118,7 @@ def read_number(zones: HeaderZones, heading_type: str | None, bodies: Sequence[s
     if year is not None and len(year) != 4:
         year = None
     symbol_text = "/".join(parts[2:] if year else parts[1:])
-    symbol, symbol_repairs = _repair_symbol(symbol_text, heading_type, bodies)
+    symbol, symbol_repairs = _repair_symbol(symbol_text, heading_type, bodies, types)
     serial = as_digits(parts[0])
     factor = (1.0 if labelled or glued else FALLBACK)
     if serial is None or not _serial_sure(parts[0], serial, words):
@@ -192,7 +191,8 @@ def _initials(body: str) -> str:
     return "".join(letters)
 
 
-def _repair_symbol(text: str, heading_type: str | None, bodies: Sequence[str]) -> tuple[str, int]:
+def _repair_symbol(text: str, heading_type: str | None, bodies: Sequence[str],
+                   types: TypeTable = STATIC_TYPES) -> tuple[str, int]:
     """Give back the Đ OCR turned into D (from the type symbol or the bodies' initials), and
     the letters it turned into digits in a type symbol."""
     parts = [p for p in text.split("-") if p]
@@ -202,7 +202,7 @@ def _repair_symbol(text: str, heading_type: str | None, bodies: Sequence[str]) -
     for position, part in enumerate(parts):
         fixed = part
         if position == 0 and len(parts) > 1:
-            fixed = _type_symbol(part, heading_type)
+            fixed = _type_symbol(part, heading_type, types)
         if fixed == part:
             for source in initials:
                 index = fold(source).upper().find(fold(part).upper()) if len(part) >= 2 else -1
@@ -214,26 +214,26 @@ def _repair_symbol(text: str, heading_type: str | None, bodies: Sequence[str]) -
     return "-".join(out), repairs
 
 
-def _type_symbol(part: str, heading_type: str | None) -> str:
-    if part in TYPE_BY_SYMBOL:
+def _type_symbol(part: str, heading_type: str | None, types: TypeTable = STATIC_TYPES) -> str:
+    if part in types.by_symbol:
         return part
-    expected = SYMBOL_BY_TYPE.get(heading_type or "")
+    expected = types.symbol_by_type.get(heading_type or "")
     if expected and edit_distance(fold_letters(part).upper(), fold_letters(expected).upper(), 1) <= 1:
         return expected  # the heading says which symbol this is (`CĐĐ` under CÔNG ĐIỆN)
     letters = part.translate(str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B"}))
-    candidates = SYMBOLS_BY_FOLD.get(fold_letters(letters).upper(), [])
+    candidates = types.symbols_by_fold.get(fold_letters(letters).upper(), [])
     if len(candidates) == 1:
         return candidates[0]
     for candidate in candidates:  # HD/HĐ, DA/ĐA: the heading decides
-        if TYPE_BY_SYMBOL[candidate] == heading_type:
+        if types.by_symbol[candidate] == heading_type:
             return candidate
     return part
 
 
-def type_from_symbol(symbol: str | None) -> str | None:
+def type_from_symbol(symbol: str | None, types: TypeTable = STATIC_TYPES) -> str | None:
     if not symbol or "-" not in symbol:
         return None
-    return TYPE_BY_SYMBOL.get(symbol.split("-")[0])
+    return types.by_symbol.get(symbol.split("-")[0])
 
 
 # -- place and date ---------------------------------------------------------------------------
@@ -421,14 +421,14 @@ def read_marks(zones: HeaderZones) -> Fields:
 # -- type and summary -------------------------------------------------------------------------
 
 
-def _heading_type(row: Row) -> tuple[str | None, float]:
+def _heading_type(row: Row, types: TypeTable = STATIC_TYPES) -> tuple[str | None, float]:
     if not is_upper_text(row.text):
         return None, 0.0
     text, changed = _repair_capitals(row.text.strip(" .:"))
-    if text in TYPE_BY_HEADING:
-        return TYPE_BY_HEADING[text], REPAIRED if changed else 1.0
+    if text in types.by_heading:
+        return types.by_heading[text], REPAIRED if changed else 1.0
     folded = fold_letters(text)
-    near = [name for heading, name in TYPE_BY_HEADING.items()
+    near = [name for heading, name in types.by_heading.items()
             if len(heading) >= 6 and similar(folded, fold_letters(heading))]
     return (near[0], FALLBACK) if len(near) == 1 else (None, 0.0)
 
@@ -471,19 +471,19 @@ def _centred(row: Row, zones: HeaderZones, tolerance: float = 0.08) -> bool:
 _BODY_OPENINGS = {"can cu", "kinh gui", "dieu", "thuc hien", "xet de", "hom nay", "theo de"}
 
 
-def find_heading(zones: HeaderZones) -> tuple[Row | None, str | None, float]:
+def find_heading(zones: HeaderZones, types: TypeTable = STATIC_TYPES) -> tuple[Row | None, str | None, float]:
     for row in zones.below[:4]:
-        type_name, factor = _heading_type(row)
+        type_name, factor = _heading_type(row, types)
         if type_name and _centred(row, zones, 0.12):
             return row, type_name, factor
     return None, None, 0.0
 
 
 def read_type_and_summary(zones: HeaderZones, heading: Row | None, heading_type: str | None,
-                          heading_factor: float, symbol: str | None) -> Fields:
+                          heading_factor: float, symbol: str | None, types: TypeTable = STATIC_TYPES) -> Fields:
     fields: Fields = {}
     if heading is not None:
-        symbol_type = type_from_symbol(symbol)
+        symbol_type = type_from_symbol(symbol, types)
         agree = 1.0 if symbol_type in (None, heading_type) else FALLBACK
         fields["doc_type"] = _field(heading_type, heading.words, heading.page, heading_factor * agree, heading.text)
         summary_rows = _summary_under_heading(zones, heading)
@@ -496,7 +496,7 @@ def read_type_and_summary(zones: HeaderZones, heading: Row | None, heading_type:
                                     1.0 if _is_vv(vv_rows[0]) else FALLBACK, vv_rows[0].text)
         fields.update(_summary_field(vv_rows, 1.0 if _is_vv(vv_rows[0]) else FALLBACK))
         return fields
-    symbol_type = type_from_symbol(symbol)
+    symbol_type = type_from_symbol(symbol, types)
     if symbol_type and zones.number_row is not None:
         fields["doc_type"] = _field(symbol_type, zones.number_row.words, zones.number_row.page, DERIVED,
                                     symbol or "")

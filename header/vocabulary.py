@@ -3,24 +3,53 @@ the capitals OCR is checked against (bodies, titles, provinces)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from core.document_types import DOCUMENT_TYPES
 from header.text import Lexicon, fold_letters
 
-# Điều 7 and Phụ lục III of Nghị định 30/2020, plus the legal normative types whose symbols
-# appear in numbers with a year (30/2020/NĐ-CP, 05/2025/TT-BNV): the search index's table.
-TYPE_BY_SYMBOL: dict[str, str] = DOCUMENT_TYPES
-SYMBOL_BY_TYPE = {name: symbol for symbol, name in TYPE_BY_SYMBOL.items()}
 CONG_VAN = "Công văn"
-# The heading as printed: the type's name in capitals ("QUYẾT ĐỊNH").
-TYPE_BY_HEADING: dict[str, str] = {name.upper(): name for name in TYPE_BY_SYMBOL.values()}
-TYPE_BY_HEADING["LUẬT"] = "Luật"
 # Headings offices print outside Nghị định 30's list (seen on real scans of 2010): read as the
 # document's type, though they have no symbol of their own.
-TYPE_BY_HEADING.update({"BẢN ĐỀ NGHỊ": "Bản đề nghị", "GIẤY THÔI TRẢ LƯƠNG": "Giấy thôi trả lương"})
-# Symbols by their folded, upper-case spelling ("QD" -> ["QĐ"], "HD" -> ["HD", "HĐ"]).
-SYMBOLS_BY_FOLD: dict[str, list[str]] = {}
-for _symbol in TYPE_BY_SYMBOL:
-    SYMBOLS_BY_FOLD.setdefault(fold_letters(_symbol).upper(), []).append(_symbol)
+UNLISTED_HEADINGS = {"BẢN ĐỀ NGHỊ": "Bản đề nghị", "GIẤY THÔI TRẢ LƯƠNG": "Giấy thôi trả lương"}
+
+
+@dataclass(frozen=True)
+class TypeTable:
+    """The document types the reader knows, looked up every way it needs them."""
+
+    by_symbol: Mapping[str, str]  # "QĐ" -> "Quyết định"
+    symbol_by_type: Mapping[str, str]  # "Quyết định" -> "QĐ"
+    by_heading: Mapping[str, str]  # the heading as printed: "QUYẾT ĐỊNH" -> "Quyết định"
+    symbols_by_fold: Mapping[str, list[str]]  # folded, upper-case spelling: "HD" -> ["HD", "HĐ"]
+
+
+def type_table(types: Mapping[str, str]) -> TypeTable:
+    """The TypeTable of symbol -> name (the static table, or the home's: core.lookup)."""
+    return _type_table(tuple(types.items()))
+
+
+@functools.lru_cache(maxsize=8)  # the same home's table for every document of a run
+def _type_table(items: tuple[tuple[str, str], ...]) -> TypeTable:
+    by_symbol = dict(items)
+    by_heading = {name.upper(): name for name in by_symbol.values()}
+    by_heading.update(UNLISTED_HEADINGS)
+    symbols_by_fold: dict[str, list[str]] = {}
+    for symbol in by_symbol:
+        symbols_by_fold.setdefault(fold_letters(symbol).upper(), []).append(symbol)
+    return TypeTable(by_symbol, {name: symbol for symbol, name in by_symbol.items()}, by_heading, symbols_by_fold)
+
+
+# Điều 7 and Phụ lục III of Nghị định 30/2020, plus the legal normative types whose symbols
+# appear in numbers with a year (30/2020/NĐ-CP, 05/2025/TT-BNV): the reader's table when no
+# home's table is given (tests, tools without a database).
+STATIC_TYPES = type_table(DOCUMENT_TYPES)
+TYPE_BY_SYMBOL = STATIC_TYPES.by_symbol
+SYMBOL_BY_TYPE = STATIC_TYPES.symbol_by_type
+TYPE_BY_HEADING = STATIC_TYPES.by_heading
+SYMBOLS_BY_FOLD = STATIC_TYPES.symbols_by_fold
 
 SUMMARY_PREFIXES = {"ve viec": "Về việc", "vv": "V/v"}
 

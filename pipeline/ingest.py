@@ -51,6 +51,7 @@ from core.confidentiality import Level
 from core.config import Config
 from core.durable import copy_and_hash, sha256_file
 from core.home import Home
+from core.lookup import document_types
 from header import DocumentHeader, read_header
 from header.pdfwords import text_layer_page
 from header.record import header_metadata, xmp_schema
@@ -142,6 +143,7 @@ class Job:
     signature: dict | None = None  # the agency's signature, or the verdict on a signed original
     input_signature: dict | None = None  # {"status", "message"} on the signatures it arrived with
     header: DocumentHeader | None = None  # number, date, summary ... read from the pages
+    document_types: dict[str, str] | None = None  # symbol -> name, the home's table (core.lookup)
 
     def event(self, step: str, outcome: str = "ok", **detail) -> None:
         self.events.append(Event(step, outcome, now(), detail or None))
@@ -289,7 +291,7 @@ def read_document_header(job: Job) -> None:
             pages.append(text_layer_page(job.original_copy, index + 1, dpi))
         else:
             pages.append(None)
-    job.header = read_header(pages)
+    job.header = read_header(pages, job.document_types)
     review = job.header.needing_review(job.config.records.review_threshold)
     job.event(Step.HEADER, fields=sorted(job.header.fields), review=review)
 
@@ -615,7 +617,8 @@ def ingest_file(source: Path, *, home: Home, config: Config, catalog: Catalog, a
     home.staging_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_staging(home.staging_dir)  # what a killed run left
     with tempfile.TemporaryDirectory(prefix=staging_prefix(), dir=home.staging_dir) as staging:
-        job = Job(source=source, staging=Path(staging), home=home, config=config, options=options)
+        job = Job(source=source, staging=Path(staging), home=home, config=config, options=options,
+                  document_types=document_types(catalog.alias))
         receive(job)
         pause_point("received")  # crash tests: the copy staged, nothing else done
         existing = catalog.find_by_original_sha256(job.original_sha256)
