@@ -147,6 +147,8 @@ def cmd_show(args) -> int:
     from core.events import outcome_label, step_label
     from core.record_metadata import RecordMetadata
     from pipeline import corrections
+    from core.lookup import retention_periods
+    from core.record_defaults import CODE_LISTS
     from pipeline.header_present import record_lines, show_lines
     from pipeline.header_store import duplicates_of
 
@@ -158,6 +160,7 @@ def cmd_show(args) -> int:
         archive = ArchiveStore(home.archive_dir)
         pages = catalog.pages(row.id)
         events = catalog.events(row.id)
+        retention = retention_periods(catalog.alias, active_only=False)  # the admin's labels
         duplicates = duplicates_of(catalog, row.id)
         withdrawn = withdrawal.withdrawal_of(catalog, row)
     if args.json:
@@ -202,7 +205,7 @@ def cmd_show(args) -> int:
     print(f"  Bản gốc:    {archive.path(row.original_file)}")
     print(f"              SHA-256 {row.original_sha256}")
     if args.record and meta.record:
-        print("\n".join(record_lines(meta.record)))
+        print("\n".join(record_lines(meta.record, {**CODE_LISTS, "retention": retention})))
     print("  Nhật ký xử lý:")
     width = max((len(step_label(e.step)) for e in events), default=0)
     for event in events:

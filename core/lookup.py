@@ -44,14 +44,18 @@ def type_name(value: str, types: dict[str, str]) -> str | None:
     return names[0] if len(names) == 1 else None
 
 
-def retention_periods(alias: str | None) -> dict[str, str]:
-    """code -> label of the active retention periods."""
+def retention_periods(alias: str | None, *, active_only: bool = True) -> dict[str, str]:
+    """code -> label of the active retention periods (what a record may be given); with
+    active_only=False the retired ones too (records given them still name them)."""
     if alias is None:
         return dict(RETENTION)
     from core.models import RetentionPeriod
 
-    rows = _rows(RetentionPeriod.objects.using(alias).filter(active=True).order_by("code").values_list("code", "label"))
-    return dict(RETENTION) if rows is None else dict(rows)
+    rows = RetentionPeriod.objects.using(alias).order_by("code")
+    if active_only:
+        rows = rows.filter(active=True)
+    found = _rows(rows.values_list("code", "label"))
+    return dict(RETENTION) if found is None else dict(found)
 
 
 def _rows(query) -> list | None:

@@ -22,6 +22,7 @@ from core.clock import now_text
 from core.confidentiality import Level
 from core.errors import SohoaError
 from core.events import Step
+from core.lookup import document_types, retention_periods, type_name
 from core.record_metadata import RecordMetadata
 from index import SearchIndex, index_entry
 from core.archive import ArchiveStore
@@ -71,8 +72,9 @@ def parse_assignment(text: str) -> tuple[str, str]:
     return field, value.strip()
 
 
-def _value(field: str, raw: str):
-    """The typed value of a correction; ValueError with the reason."""
+def _value(field: str, raw: str, code_lists: dict = CODE_LISTS, types: dict | None = None):
+    """The typed value of a correction; ValueError with the reason. code_lists and types
+    (symbol -> name): the home's tables (core.lookup), the static ones when not given."""
     if field == "confidentiality":
         # Checked even when empty: a level is lowered only by naming the lower level. Thường
         # is no mark at all, as on a page without a stamp (the record's access mode follows).
@@ -89,9 +91,11 @@ def _value(field: str, raw: str):
         raise ValueError(f"ngày «{raw}» không hợp lệ (viết 02/03/2018)")
     if field == "number" and not _NUMBER.match("".join(raw.split())):
         raise ValueError(f"số ký hiệu «{raw}» không đúng dạng 268/SGTVT-VP hoặc 30/2020/NĐ-CP")
-    if field in CODE_LISTS and raw not in CODE_LISTS[field]:
-        allowed = ", ".join(f"{code} ({name})" for code, name in CODE_LISTS[field].items())
+    if field in code_lists and raw not in code_lists[field]:
+        allowed = ", ".join(f"{code} ({name})" for code, name in code_lists[field].items())
         raise ValueError(f"mã «{raw}» không hợp lệ cho {label(field)} ({field}): dùng {allowed}")
+    if field == "doc_type" and types:
+        return type_name(raw, types) or raw  # a symbol (QĐ) stands for its type's name
     if field in LIST_FIELDS or field == "keywords":
         return [item.strip() for item in raw.split("|") if item.strip()]
     if field == "number":
@@ -148,10 +152,13 @@ def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catal
         raise CorrectionError(f"không có tài liệu mã {document_id}")
     metadata = RecordMetadata.from_mapping(row.metadata).as_dict()  # a copy, changed below
     changes: list[Correction] = []
+    # the home's tables, as its administrator keeps them in the admin
+    code_lists = {**CODE_LISTS, "retention": retention_periods(catalog.alias)}
+    types = document_types(catalog.alias)
     for assignment in assignments:
         field, raw = parse_assignment(assignment)
         try:
-            value = _value(field, raw)
+            value = _value(field, raw, code_lists, types)
         except ValueError as error:
             raise CorrectionError(str(error)) from None
         changes += apply(metadata, field, value)

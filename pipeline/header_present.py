@@ -59,15 +59,16 @@ def show_lines(metadata: Mapping, duplicates: list[int]) -> list[str]:
     return lines
 
 
-def record_lines(record: Mapping) -> list[str]:
-    """The Thông tư 05 record, element by element, codes with their names."""
+def record_lines(record: Mapping, code_lists: Mapping = CODE_LISTS) -> list[str]:
+    """The Thông tư 05 record, element by element, codes with their names (code_lists: the
+    home's, core.lookup, where it has them)."""
     lines = ["  Siêu dữ liệu lưu trữ (Thông tư 05/2025):"]
     for key, label in RECORD_LABELS.items():
         value = record.get(key)
         if isinstance(value, list):
             value = ", ".join(value)
-        if key in CODE_LISTS and value in CODE_LISTS[key]:
-            value = f"{value} ({CODE_LISTS[key][value]})"
+        if key in code_lists and value in code_lists[key]:
+            value = f"{value} ({code_lists[key][value]})"
         lines.append(f"    {label + ':':<36}{value if value not in (None, '') else '—'}")
     return lines
 

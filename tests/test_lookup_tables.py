@@ -67,7 +67,7 @@ def test_the_migration_seeds_every_static_entry():
     # (other tests of this module add rows to the same home, in any order)
     seeded = DocumentType.objects.filter(symbol__in=DOCUMENT_TYPES, active=True)
     assert dict(seeded.values_list("symbol", "name")) == DOCUMENT_TYPES
-    assert dict(RetentionPeriod.objects.filter(active=True).values_list("code", "label")) == RETENTION
+    assert dict(RetentionPeriod.objects.filter(code__in=RETENTION, active=True).values_list("code", "label")) == RETENTION
 
 
 def test_without_a_database_the_static_tables_are_read():
@@ -165,3 +165,29 @@ def test_only_the_administrator_edits_the_tables():
     assert client.get("/quan-tri/core/documenttype/").status_code == 403
     assert add_type(client, "PKS", "Phiếu khảo sát").status_code == 403
     assert not DocumentType.objects.filter(symbol="PKS").exists()
+
+
+def test_sohoa_set_takes_the_home_s_types_and_retention_periods(home, tmp_path):
+    from core.models import RetentionPeriod
+
+    scan = scans.write_png(tmp_path / "ke-hoach.png", scans.render_page("ke_hoach_42"))
+    done = run_sohoa(home, "ingest", "--json", str(scan))
+    assert done.returncode == 0, done.stderr
+    doc_id = str(json_lines(done.stdout)[0]["id"])
+    refused = run_sohoa(home, "set", doc_id, "retention=07")
+    assert refused.returncode != 0 and "07" in refused.stderr and "06 (10 năm)" in refused.stderr
+
+    client = administrator()
+    assert add_type(client, "GCN", "Giấy chứng nhận").status_code == 302
+    added = client.post("/quan-tri/core/retentionperiod/add/", {"code": "07", "label": "5 năm", "active": "on"})
+    assert added.status_code == 302 and RetentionPeriod.objects.get(code="07").label == "5 năm"
+
+    changed = run_sohoa(home, "set", doc_id, "retention=07", "doc_type=GCN")
+    assert changed.returncode == 0, changed.stderr
+    metadata = json_lines(run_sohoa(home, "show", doc_id, "--json").stdout)[0]["metadata"]
+    assert metadata["record"]["retention"] == "07" and metadata["doc_type"] == "Giấy chứng nhận"
+    searched = run_sohoa(home, "search", "", "--type", "GCN", "--json")
+    assert [hit["id"] for hit in json_lines(searched.stdout)[0]["results"]] == [int(doc_id)]
+    refused = run_sohoa(home, "set", doc_id, "retention=08")
+    assert refused.returncode != 0 and "07 (5 năm)" in refused.stderr
+    assert "07 (5 năm)" in run_sohoa(home, "show", doc_id, "--record").stdout  # the admin's label
