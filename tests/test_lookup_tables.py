@@ -126,12 +126,14 @@ def test_a_symbol_that_would_not_fit_a_number_or_a_name_taken_is_refused():
     from core.models import DocumentType
 
     client = administrator()
-    for symbol, name in (("P K", "Phiếu khảo sát"), ("PK-S", "Phiếu khảo sát"), ("QĐ2", "quyết định")):
+    for symbol, name in (("P K", "Phiếu khảo sát"), ("PK-S", "Phiếu khảo sát"), ("QĐ2", "quyết định"), ("QĐ3", "QUYẾT ĐỊNH")):
         answer = add_type(client, symbol, name)
         assert answer.status_code == 200 and "errorlist" in answer.content.decode()
     assert add_type(client, "QĐ", "Quyết định mới").status_code == 200  # the symbol is taken
     assert not DocumentType.objects.filter(name__in=["Phiếu khảo sát", "Quyết định mới"]).exists()
-    assert DocumentType.objects.filter(name__iexact="quyết định").count() == 1
+    assert DocumentType.objects.filter(name__in=["quyết định", "QUYẾT ĐỊNH", "Quyết định mới"]).count() == 0
+    answer = client.post("/quan-tri/core/retentionperiod/add/", {"code": "7", "label": "5 năm", "active": "on"})
+    assert answer.status_code == 200 and "Mã là hai chữ số" in answer.content.decode()
 
 
 def test_deleting_is_refused_even_to_the_administrator():

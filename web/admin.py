@@ -179,7 +179,9 @@ class DocumentTypeForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         name = _nfc(self.cleaned_data["name"])
-        clash = DocumentType.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).first()
+        # compared here, not with name__iexact: SQLite folds the case of ASCII letters only (Ế, Đ)
+        clash = next((row for row in DocumentType.objects.exclude(pk=self.instance.pk)
+                      if row.name.casefold() == name.casefold()), None)
         if clash is not None:
             raise forms.ValidationError(f"Loại «{clash.name}» đã có, ký hiệu {clash.symbol}.")
         return name
@@ -193,8 +195,24 @@ class DocumentTypeAdmin(LookupTableAdmin):
     ordering = ["name"]
 
 
+class RetentionPeriodForm(forms.ModelForm):
+    class Meta:
+        model = RetentionPeriod
+        fields = ["code", "label", "active"]
+
+    def clean_code(self) -> str:
+        code = _nfc(self.cleaned_data["code"])
+        if not (len(code) == 2 and code.isascii() and code.isdigit()):  # Thông tư 05's codes: 01 ... 06
+            raise forms.ValidationError("Mã là hai chữ số, ví dụ 07.")
+        return code
+
+    def clean_label(self) -> str:
+        return _nfc(self.cleaned_data["label"])
+
+
 @admin.register(RetentionPeriod)
 class RetentionPeriodAdmin(LookupTableAdmin):
+    form = RetentionPeriodForm
     list_display = ["code", "label", "active"]
     search_fields = ["code", "label"]
     ordering = ["code"]
