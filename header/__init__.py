@@ -2,6 +2,7 @@
 administrative document, read from its OCR'd pages as Nghị định 30/2020 lays them out.
 
     read_header(pages) -> DocumentHeader    # pages: the OcrPage of each page, None if not OCR'd
+    read_header(pages, document_types)      # with the home's types (core.lookup), not the static table
 
 Steps, each in its own module:
   layout.py      OCR words onto the upright page; the zones (header columns, heading,
