@@ -145,8 +145,10 @@ def apply(metadata: dict, field: str, value) -> list[Correction]:
 
 
 def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catalog, archive: ArchiveStore,
-            index: SearchIndex, defaults: RecordDefaults, language: str) -> list[Correction]:
-    """Apply `field=value` corrections to one document; returns what changed."""
+            index: SearchIndex, defaults: RecordDefaults, language: str,
+            reason: str | None = None) -> list[Correction]:
+    """Apply `field=value` corrections to one document; returns what changed. `reason`
+    (the web's form asks for one): why, kept in each audit event beside who."""
     row = catalog.get(document_id)
     if row is None:
         raise CorrectionError(f"không có tài liệu mã {document_id}")
@@ -168,7 +170,8 @@ def correct(document_id: int, assignments: list[str], *, by: str, catalog: Catal
     metadata["record"] = archival_record(metadata, document_id=document_id, defaults=defaults, language=language,
                                          process_link=(metadata.get("record") or {}).get("process_link", ""))
     at = now_text()
-    events = [Event(Step.CORRECTED, "ok", at, {"field": c.field, "old": c.old, "new": c.new, "by": by})
+    why = {"reason": nfc(reason.strip())} if reason and reason.strip() else {}
+    events = [Event(Step.CORRECTED, "ok", at, {"field": c.field, "old": c.old, "new": c.new, "by": by, **why})
               for c in changes]
     sidecar_path = archive.path(row.sidecar_file)
     old_sidecar = sidecar_path.read_bytes()

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from web.access_log import Access, record_access
 from web.permissions import Action, check, document_or_404, require, standing
 from web.search import SearchParams
+from web.views.document_edit import confidentiality_choices
 
 
 def _archive_path(relative: str) -> Path:
@@ -100,7 +101,8 @@ class _Event:
         if row.step == Step.CORRECTED and detail.get("field"):
             from pipeline.corrections import label
 
-            self.note = f"{label(detail['field'])}, {detail.get('by') or '?'}"
+            self.note = f"{label(detail['field'])}, {detail.get('by') or '?'}" + (
+                f" — lý do: {detail['reason']}" if detail.get("reason") else "")
 
 
 # -- the page --------------------------------------------------------------------------------
@@ -167,6 +169,7 @@ def document_page(request, document_id: int):
         "pages": [{"number": n, "url": f"/tai-lieu/{document.pk}/trang/{n}.png{suffix}"}
                   for n in range(1, document.page_count + 1)],
         "may_download_original": standing(request.user).may(Action.DOWNLOAD_ORIGINAL),
+        "choices": confidentiality_choices(request.user, document),  # None: no form for this user
     })
 
 
